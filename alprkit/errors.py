@@ -1,0 +1,34 @@
+"""Errors that describe a user mistake.
+
+The CLI prints an ``AlprkitError`` as one line (``alprkit: error: ...``) and exits
+with status 2; anything else is a bug and keeps its traceback.
+"""
+
+
+class AlprkitError(Exception):
+    """A mistake in the user's input, files or configuration; the message names it."""
+
+
+class ConfigError(AlprkitError):
+    """A wrong config key or value."""
+
+
+class InputError(AlprkitError):
+    """An unreadable, empty or unusable input file."""
+
+    def __init__(self, path, reason):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class LabelError(InputError):
+    """A dataset label that is malformed or uses characters outside its charset."""
+
+
+class UnknownComponentError(AlprkitError):
+    """A registry name that nobody registered."""
+
+
+class DuplicateComponentError(AlprkitError):
+    """Two plugins registered the same name for the same kind."""

@@ -1,0 +1,121 @@
+"""Name -> factory tables, one per component kind.
+
+Plugins fill the registry through the ``register`` callbacks of their hooks; the
+registry owns duplicate detection, aliases, weight tags (``lprnet_basic.cn``) and
+records which plugin and distribution provided each entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import DuplicateComponentError, UnknownComponentError
+
+KINDS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "dataset")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A set of trained weights shipped for a component, selected as ``name.tag``."""
+
+    path: Path
+    card: Path | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Who registered a component: the plugin (entry-point name) and its distribution."""
+
+    plugin: str
+    distribution: str = ""
+    version: str = ""
+
+    def __str__(self):
+        dist = f"{self.distribution} {self.version}".strip()
+        return f"{self.plugin} ({dist})" if dist and dist != self.plugin else self.plugin
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    provider: Provider
+    aliases: tuple[str, ...] = ()
+    weights: Mapping[str, Weights] = field(default_factory=dict)
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    def __init__(self):
+        self._entries: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+
+    def add(self, kind, name, factory, provider, *, aliases=(), weights=None, description=None, **extra):
+        """Record one component; a name or alias already taken is an error naming both providers."""
+        table = self._table(kind)
+        if "." in name:
+            raise ValueError(f"{kind} name {name!r} from {provider}: '.' is reserved for weight tags")
+        for key in (name, *aliases):
+            taken = table.get(key) or table.get(self._aliases[kind].get(key, ""))
+            if taken is not None:
+                raise DuplicateComponentError(
+                    f"{kind} {key!r} is registered twice: by {taken.provider} and by {provider}"
+                )
+        doc = description if description is not None else (getattr(factory, "__doc__", "") or "")
+        table[name] = Component(
+            kind=kind,
+            name=name,
+            factory=factory,
+            provider=provider,
+            aliases=tuple(aliases),
+            weights=dict(weights or {}),
+            description=doc.strip().splitlines()[0] if doc.strip() else "",
+            extra=extra,
+        )
+        for alias in aliases:
+            self._aliases[kind][alias] = name
+
+    def names(self, kind) -> list[str]:
+        return sorted(self._table(kind))
+
+    def components(self, kind=None) -> list[Component]:
+        kinds = KINDS if kind is None else (kind,)
+        return [self._entries[k][n] for k in kinds for n in sorted(self._entries[k])]
+
+    def get(self, kind, name) -> Component:
+        """The component registered as ``name`` (or an alias of it); ``name.tag`` selects weights."""
+        base, _, _tag = name.partition(".")
+        table = self._table(kind)
+        key = self._aliases[kind].get(base, base)
+        if key not in table:
+            raise UnknownComponentError(self._unknown_message(kind, base))
+        component = table[key]
+        if _tag and _tag not in component.weights:
+            tags = ", ".join(sorted(component.weights)) or "none"
+            raise UnknownComponentError(f"{kind} {key!r} has no weights {_tag!r} (available: {tags})")
+        return component
+
+    def create(self, kind, name, **params):
+        """Build a component; ``name.tag`` passes the tagged :class:`Weights` as ``weights=``."""
+        component = self.get(kind, name)
+        _, _, tag = name.partition(".")
+        if tag:
+            params["weights"] = component.weights[tag]
+        return component.factory(**params)
+
+    def _table(self, kind):
+        if kind not in self._entries:
+            raise UnknownComponentError(f"unknown component kind {kind!r} (kinds: {', '.join(KINDS)})")
+        return self._entries[kind]
+
+    def _unknown_message(self, kind, name):
+        known = sorted({*self._entries[kind], *self._aliases[kind]})
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown {kind} {name!r}{hint} (available: {', '.join(known) or 'none'})"
