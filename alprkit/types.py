@@ -144,5 +144,13 @@ class StreamResult:
 
     track_id: int
     recognition: Recognition
-    frame: int  # the frame whose read was chosen (or the last voted frame)
+    frame: int  # the frame whose read was chosen (or the most confident agreeing frame)
+    detection: Optional[Detection] = None  # the plate in that frame
     recognized_frames: tuple[int, ...] = ()
+
+    def to_json(self, source: str) -> dict:
+        record = PlateRead(source, self.frame, self.detection or Detection((0, 0, 0, 0)), self.recognition).to_json()
+        record.update(track=self.track_id, frames=list(self.recognized_frames))
+        if self.detection is None:
+            record.update(box=None, corners=None, score=None)
+        return record

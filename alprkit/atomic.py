@@ -1,0 +1,60 @@
+"""Write files so that a reader sees either the old content or the new, never half of it.
+
+Results, checkpoints and reports are written to a temporary file beside the target,
+flushed to disk, then renamed over it: ``os.replace`` is atomic within one file system,
+and a crash or an exception mid-write leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+
+@contextmanager
+def atomic_write(path, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO]:
+    """Open ``path`` for writing (``mode`` "w" or "wb"); the file appears only if the block succeeds.
+
+    Missing parent folders are created. On an exception the temporary file is removed
+    and the exception propagates.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', not {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder, so the final rename never crosses file systems. os.open with 0o666 lets the
+    # umask decide the permissions, as for a plain open(); tempfile.mkstemp would leave 0o600.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes_atomic(path, data) -> None:
+    """Write ``data`` (bytes or any buffer, e.g. a numpy array) to ``path`` atomically."""
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def write_text_atomic(path, text: str, encoding: str = "utf-8") -> None:
+    with atomic_write(path, "w", encoding=encoding) as f:
+        f.write(text)
+
+
+def write_json_atomic(path, obj: Any, indent: int | None = 2) -> None:
+    """Write ``obj`` as UTF-8 JSON with a final newline; non-ASCII plate text stays readable."""
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=indent, ensure_ascii=False)
+        f.write("\n")

@@ -1,0 +1,109 @@
+"""``alprkit train``: train a recognizer with PyTorch Lightning on CPU, one GPU or several (DDP).
+
+Writes into ``output`` (default ``runs/train/<recognizer>-<time>``): Lightning
+checkpoints (``checkpoints/last.ckpt`` resumes with ``train.resume=auto``), CSV and
+TensorBoard logs, the composed config, and the final weights as a safetensors file
+that ``recognizer.name=<architecture> +recognizer.weights_path=...`` or a plugin's
+``weights/`` folder can load.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from ..atomic import write_json_atomic, write_text_atomic
+from ..config import component_params
+from ..errors import ConfigError
+from ..pipeline import build_component
+from ..weights import save_weights
+
+
+def main(cfg, words) -> int:
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    from ..train.augment import Augment
+    from ..train.data import EncodedItems, LabelEncoder, MixedCrops, build_source, make_loader, validation_items
+    from ..train.recognition import RecognitionModule
+
+    t = cfg.train
+    _check(t)
+    name, _ = component_params(cfg.recognizer)
+    output = Path(cfg.output) if cfg.output else Path("runs/train") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    resume = _resume_path(t.resume, output)
+    pl.seed_everything(int(t.seed), workers=True, verbose=False)
+
+    recognizer = build_component("recognizer", cfg.recognizer)
+    network, alphabet, size = recognizer.network, recognizer.alphabet, recognizer.input_size
+    network.train()
+    encode = LabelEncoder(alphabet)
+    train_nodes = list(cfg.dataset.train)
+    sources = [build_source(node, size) for node in train_nodes]
+    stream = MixedCrops(sources, [float(n.get("weight", 1.0)) for n in train_nodes], encode,
+                        Augment() if t.augment else None, seed=int(t.seed))
+    val_items = validation_items(list(cfg.dataset.get("val") or []), size, limit=t.get("val_limit"))
+
+    module = RecognitionModule(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
+                               grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay)
+    checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,
+                                  save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
+                                  mode="max", filename="best")
+    trainer = pl.Trainer(
+        max_steps=t.steps, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
+        precision=t.precision, logger=[CSVLogger(output, name="logs"), TensorBoardLogger(output, name="tb")],
+        callbacks=[checkpoints], val_check_interval=t.val_every if val_items else None,
+        check_val_every_n_epoch=None, limit_val_batches=1.0 if val_items else 0, num_sanity_val_steps=0,
+        enable_progress_bar=cfg.progress, log_every_n_steps=min(50, t.val_every), default_root_dir=output,
+        enable_model_summary=False,
+    )
+    val_loader = make_loader(EncodedItems(val_items, encode), t.batch_size, 0) if val_items else None
+    if trainer.is_global_zero:
+        output.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(output / "config.yaml", OmegaConf.to_yaml(cfg))
+    trainer.fit(module, make_loader(stream, t.batch_size, t.workers), val_loader, ckpt_path=resume)
+    if not trainer.is_global_zero:
+        return 0
+
+    network.stn_active = getattr(network, "stn", None) is not None
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+    command = "alprkit train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    weights = save_weights(output / f"{network.architecture}.safetensors", network.state_dict(), {
+        "architecture": network.architecture,
+        "alphabet": list(alphabet),
+        "stn": getattr(network, "stn", None) is not None,
+        "options": network.options,
+        "region": recognizer.region,
+        "input_size": list(size),
+        "steps": int(trainer.global_step),
+        "command": command,
+        "metrics": metrics,
+    })
+    write_json_atomic(output / "result.json", {"weights": str(weights), "steps": int(trainer.global_step),
+                                                "metrics": metrics, "command": command})
+    print(f"alprkit: weights written to {weights} after {trainer.global_step} steps; {metrics}", file=sys.stderr)
+    return 0
+
+
+def _resume_path(resume, output):
+    if not resume:
+        return None
+    if resume == "auto":
+        last = output / "checkpoints" / "last.ckpt"
+        return str(last) if last.exists() else None
+    if not Path(resume).is_file():
+        raise ConfigError(f"train.resume: checkpoint {resume!r} not found")
+    return str(resume)
+
+
+def _check(t):
+    for key in ("steps", "batch_size", "val_every"):
+        if int(t[key]) <= 0:
+            raise ConfigError(f"train.{key} must be > 0, got {t[key]!r}")
+    if float(t.lr) <= 0:
+        raise ConfigError(f"train.lr must be > 0, got {t.lr!r}")

@@ -1,0 +1,129 @@
+"""Glyph masks for plate characters and small printed text, rendered once and cached.
+
+The only font is the Noto Sans CJK variable font of the ``manimgx-fonts-cjk``
+dependency (face 2 is Simplified Chinese; its Latin glyphs are Source Sans), so
+nothing is downloaded at run time. Plate typefaces are narrow and tall; stretching
+the glyph to the plate's character cell gets their proportions, and the weight axis
+gives the stroke widths of different plate fonts. OpenCV's Hershey stroke fonts add
+a second, uniform-stroke Latin design (close to DIN-style plate fonts).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ...errors import AlprkitError
+
+_FONT_PACKAGE = "manimgx_fonts_cjk"
+_FONT_FILE = "NotoSansCJK-VF.otf.ttc"
+_SIMPLIFIED_CHINESE_FACE = 2
+_CANONICAL_HEIGHT = 128  # glyphs are cached at this ink height, then resized to cells
+
+# Plate-font designs: ("noto", weight) or ("hershey", cv2 font id and stroke thickness).
+NOTO_WEIGHTS = (600, 700, 800, 900)
+HERSHEY_STYLES = {"hershey_simplex": (cv2.FONT_HERSHEY_SIMPLEX, 14), "hershey_duplex": (cv2.FONT_HERSHEY_DUPLEX, 13)}
+STYLES = tuple(f"noto{w}" for w in NOTO_WEIGHTS) + tuple(HERSHEY_STYLES)
+
+
+def font_path() -> str:
+    try:
+        path = resources.files(_FONT_PACKAGE) / _FONT_FILE
+    except ModuleNotFoundError:
+        raise AlprkitError(f"the synthetic data engine needs the font package {_FONT_PACKAGE!r}: pip install alprkit") from None
+    if not path.is_file():
+        raise AlprkitError(f"font file {_FONT_FILE} missing from package {_FONT_PACKAGE!r}")
+    return str(path)
+
+
+@lru_cache(maxsize=64)
+def noto(size: int, weight: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.truetype(font_path(), size, index=_SIMPLIFIED_CHINESE_FACE)
+    font.set_variation_by_axes([weight])  # the variable font defaults to Thin
+    return font
+
+
+def _ink_crop(mask: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(mask > 8)
+    if len(ys) == 0:
+        return mask[:1, :1]
+    return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+@lru_cache(maxsize=4096)
+def glyph(char: str, style: str) -> np.ndarray:
+    """The ink of one character (uint8 mask, tightly cropped, about 128 px tall)."""
+    if style in HERSHEY_STYLES and char.isascii():
+        font_id, thickness = HERSHEY_STYLES[style]
+        # Hershey's zero is slashed; plates draw it as an oval like O.
+        shape = "O" if char == "0" else char
+        canvas = np.zeros((300, 300), np.uint8)
+        cv2.putText(canvas, shape, (40, 230), font_id, 6.0, 255, thickness, cv2.LINE_AA)
+        ink = _ink_crop(canvas)
+    else:
+        weight = int(style[4:]) if style.startswith("noto") else NOTO_WEIGHTS[-1]
+        font = noto(_CANONICAL_HEIGHT * 3 // 2, weight)
+        left, top, right, bottom = font.getbbox(char)
+        canvas = Image.new("L", (right - left + 8, bottom - top + 8))
+        ImageDraw.Draw(canvas).text((4 - left, 4 - top), char, font=font, fill=255)
+        ink = _ink_crop(np.asarray(canvas))
+    scale = _CANONICAL_HEIGHT / ink.shape[0]
+    width = max(1, round(ink.shape[1] * scale))
+    out = cv2.resize(ink, (width, _CANONICAL_HEIGHT), interpolation=cv2.INTER_AREA)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=1)
+def _reference_aspect() -> dict:
+    """Per style, the ink width/height of the zero: plate digits fill their cell's width."""
+    return {style: glyph("0", style).shape[1] / glyph("0", style).shape[0] for style in STYLES}
+
+
+@lru_cache(maxsize=8192)
+def fitted_glyph(char: str, style: str, width: int, height: int) -> np.ndarray:
+    """``char`` fitted into a ``width`` x ``height`` cell (uint8 mask of exactly that size).
+
+    Every glyph is stretched by the same factor so that digits fill the cell, as on
+    plates; wider letters (M, W) are squeezed into it and narrow ones (1, I, J) keep
+    their narrowness, centred.
+    """
+    ink = glyph(char, style)
+    if not char.isascii():
+        # Hanzi fill their cell in both directions.
+        return cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA)
+    aspect = ink.shape[1] / ink.shape[0]
+    stretch = width / (height * _reference_aspect()[style])
+    ink_width = int(np.clip(round(height * aspect * stretch), 1, width))
+    resized = cv2.resize(ink, (ink_width, height), interpolation=cv2.INTER_AREA)
+    cell = np.zeros((height, width), np.uint8)
+    left = (width - ink_width) // 2
+    cell[:, left : left + ink_width] = resized
+    cell.flags.writeable = False
+    return cell
+
+
+@lru_cache(maxsize=512)
+def text_ink(text: str, weight: int = 700) -> np.ndarray:
+    """A line of small print (state names, slogans, city bands) as a tight uint8 ink mask."""
+    font = noto(64, weight)
+    left, top, right, bottom = font.getbbox(text)
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8))
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
+    out = _ink_crop(np.asarray(canvas))
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=4096)
+def fitted_text(text: str, weight: int, width: int, height: int) -> np.ndarray:
+    """Small print scaled to ``height`` px of ink and at most ``width`` px wide (narrowed if needed)."""
+    ink = text_ink(text, weight)
+    natural = round(ink.shape[1] * height / ink.shape[0])
+    out = cv2.resize(ink, (max(1, min(width, natural)), max(1, height)), interpolation=cv2.INTER_AREA)
+    out.flags.writeable = False
+    return out

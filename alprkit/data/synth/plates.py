@@ -1,0 +1,508 @@
+"""Plate faces per region, with their real layouts, and the exact box of every character.
+
+A layout is a physical design in millimetres (Chinese GA 36-2018 plates, US state
+plates, Brazilian grey and Mercosul plates, EU band plates) and a :class:`TextSpec`
+of the strings it carries. :func:`render_plate` draws one plate face, flat and
+front-on, and returns it with an alpha mask of its outline (rounded corners) and
+the tight pixel box of each character of the label; pose, light and weather come
+later (:mod:`.geometry`, :mod:`.degrade`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+
+from ...errors import ConfigError
+from ...types import Box
+from ..regions import REGIONS
+from . import fonts
+from .canvas import RGB, Canvas, paint_max
+from .text import CCPD_PREFIXES, CN_ALNUM, CN_LETTER, CN_PROVINCE, TextSpec, weighted_choice
+
+DEFAULT_PPM = 1.0  # pixels per millimetre of the flat plate face
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedPlate:
+    """A flat plate face: its corners are the image corners (TL, TR, BR, BL)."""
+
+    image: np.ndarray  # uint8 RGB (h, w, 3)
+    alpha: np.ndarray  # uint8 (h, w): 255 on the plate, 0 beyond its rounded corners
+    text: str
+    region: str
+    layout: str
+    char_boxes: tuple[Box, ...]  # tight ink box of each label character, in image pixels
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.shape[1], self.image.shape[0]
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    region: str
+    weight: float  # share among the region's layouts
+    text: TextSpec
+    draw: Callable  # draw(canvas_factory, groups, rng) -> (Canvas, char boxes)
+
+    @property
+    def patterns(self) -> tuple[re.Pattern, ...]:
+        return _group_patterns(tuple(t for t, _ in self.text.templates))
+
+    def split(self, text: str) -> Optional[tuple[str, ...]]:
+        """``text`` cut into this layout's groups, or None when no template of the layout fits it."""
+        for pattern in self.patterns:
+            m = pattern.fullmatch(text)
+            if m:
+                return tuple(g for g in m.groups() if g)
+        return None
+
+
+@lru_cache(maxsize=None)
+def _group_patterns(templates: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile("".join(f"({part})" for part in t.split(" "))) for t in templates)
+
+
+# --- shared drawing of the character row ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """Where a row of characters goes: a text area in mm and the nominal cell metrics."""
+
+    x0: float
+    x1: float
+    y: float
+    height: float
+    cell: float
+    gap: float
+    group_gap: float
+
+
+def row_cells(groups: tuple[str, ...], row: Row) -> tuple[list[tuple[float, float]], list[float]]:
+    """Character cells (x, width) in mm, centred in the row, and the centre of each group gap.
+
+    A string too long for the area (vanity plates) narrows cells and gaps alike.
+    """
+    n = sum(len(g) for g in groups)
+    k = len(groups) - 1
+    total = n * row.cell + (n - 1 - k) * row.gap + k * row.group_gap
+    scale = min(1.0, (row.x1 - row.x0) / total)
+    cell, gap, group_gap = row.cell * scale, row.gap * scale, row.group_gap * scale
+    x = row.x0 + ((row.x1 - row.x0) - total * scale) / 2
+    cells, separators = [], []
+    for gi, group in enumerate(groups):
+        for ci in range(len(group)):
+            cells.append((x, cell))
+            x += cell + (gap if ci < len(group) - 1 else 0)
+        if gi < k:
+            separators.append(x + group_gap / 2)
+            x += group_gap
+    return cells, separators
+
+
+def draw_row(canvas: Canvas, groups, row: Row, style: str, color: RGB, emboss: float, rng) -> tuple[Box, ...]:
+    """Draw the label characters into one ink layer; return each character's tight pixel box."""
+    layer = canvas.layer()
+    cells, _ = row_cells(groups, row)
+    boxes = []
+    jitter = 0.012 * row.height  # stamping is not perfectly even
+    for char, (x, w) in zip("".join(groups), cells):
+        x0 = canvas.px(x + rng.normal(0, jitter))
+        y0 = canvas.px(row.y + rng.normal(0, jitter))
+        mask = fonts.fitted_glyph(char, style, max(2, canvas.px(w)), max(2, canvas.px(row.height)))
+        paint_max(layer, mask / np.float32(255), x0, y0)
+        ys, xs = np.nonzero(mask)
+        boxes.append((float(x0 + xs.min()), float(y0 + ys.min()), float(x0 + xs.max() + 1), float(y0 + ys.max() + 1)))
+    canvas.apply_layer(layer, color, emboss, light=_light(rng))
+    return tuple(boxes)
+
+
+def _light(rng) -> tuple[int, int]:
+    return (int(rng.choice([-1, 1])), int(rng.choice([-1, 1])))
+
+
+def print_text(canvas: Canvas, text: str, cx_mm, cy_mm, h_mm, max_w_mm, color: RGB, weight=700, shear=0.0):
+    """Small print centred at (cx, cy): state names, slogans, city bands."""
+    mask = fonts.fitted_text(text, weight, max(2, canvas.px(max_w_mm)), max(2, canvas.px(h_mm)))
+    if shear:
+        mask = _sheared(mask, shear)
+    canvas.paint(mask, canvas.px(cx_mm) - mask.shape[1] // 2, canvas.px(cy_mm) - mask.shape[0] // 2, color)
+
+
+def _sheared(mask: np.ndarray, shear: float) -> np.ndarray:
+    h, w = mask.shape
+    extra = int(abs(shear) * h) + 1
+    m = np.float32([[1, -shear, shear * h if shear > 0 else 0], [0, 1, 0]])
+    return cv2.warpAffine(mask, m, (w + extra, h), flags=cv2.INTER_LINEAR)
+
+
+def _jitter(color, rng, spread=12.0) -> RGB:
+    return tuple(float(np.clip(c + rng.normal(0, spread), 0, 255)) for c in color)
+
+
+def _style(rng, weights: dict) -> str:
+    return weighted_choice(list(weights), list(weights.values()), rng)
+
+
+def _separator(canvas: Canvas, kind: str, x_mm, cy_mm, size_mm, color: RGB):
+    layer = canvas.layer()
+    if kind == "dot":
+        canvas.disc(x_mm, cy_mm, size_mm / 2, color, layer)
+    elif kind == "dash":
+        x0, y0, x1, y1 = canvas.box(x_mm - size_mm * 0.6, cy_mm - size_mm * 0.18, size_mm * 1.2, size_mm * 0.36)
+        layer[y0:y1, x0:x1] = 1.0
+    canvas.apply_layer(layer, color)
+
+
+# --- China (GA 36-2018) --------------------------------------------------------------------
+
+_CN_FONTS = {"noto700": 2, "noto800": 3, "noto900": 2, "noto600": 1, "hershey_simplex": 1}
+
+
+def _cn_colors(kind: str, rng):
+    if kind == "blue":
+        bg = (rng.uniform(5, 45), rng.uniform(50, 115), rng.uniform(165, 240))
+        return bg, None, _jitter((240, 242, 245), rng, 6), "white"
+    if kind == "yellow":
+        bg = (rng.uniform(215, 250), rng.uniform(165, 205), rng.uniform(0, 40))
+        return bg, None, _jitter((25, 25, 25), rng, 6), "black"
+    top = (rng.uniform(200, 240), rng.uniform(235, 250), rng.uniform(200, 235))  # new-energy gradient
+    bottom = (rng.uniform(40, 110), rng.uniform(175, 215), rng.uniform(70, 130))
+    return top, bottom, _jitter((20, 25, 20), rng, 6), "black"
+
+
+def _draw_cn(kind: str, canvas_for, groups, rng):
+    eight = sum(len(g) for g in groups) == 8
+    width = 480.0 if eight else 440.0
+    top, bottom, ink, _ = _cn_colors(kind, rng)
+    canvas = canvas_for(width, 140.0, top, 4.0)
+    if bottom is not None:
+        canvas.fill(0, 0, width, 140, top, bottom)
+    emboss = rng.uniform(0.0, 2.0) * canvas.ppm
+    border_color = ink if kind != "green" else _jitter((40, 90, 50), rng, 8)
+    canvas.border(rng.uniform(1.5, 3.5), rng.uniform(1.2, 2.2), border_color, 6.0, emboss)
+    row = Row(0, width, 25.0, 90.0, 43.0 if eight else 45.0, 9.0 if eight else 12.0, 49.0 if eight else 34.0)
+    boxes = draw_row(canvas, groups, row, _style(rng, _CN_FONTS), ink, emboss, rng)
+    _, (sep,) = row_cells(groups, row)
+    _separator(canvas, "dot", sep, 70.0, 10.0, ink)
+    for x in (width * 0.25, width * 0.75):
+        if rng.random() < 0.8:
+            canvas.rivet(x + rng.normal(0, 4), 12.0 + rng.normal(0, 1.5), rng.uniform(3.0, 4.5), rng)
+    return canvas, boxes
+
+
+_CN_BLUE_TEXT = TextSpec(
+    templates=((f"{CN_PROVINCE}{CN_LETTER} {CN_ALNUM}{{5}}", 1.0),), prefixes=CCPD_PREFIXES, digit_share=0.72
+)
+_CN_GREEN_TEXT = TextSpec(
+    templates=(
+        (f"{CN_PROVINCE}{CN_LETTER} [DF]{CN_ALNUM}[0-9]{{4}}", 0.85),
+        (f"{CN_PROVINCE}{CN_LETTER} [0-9]{{5}}[DF]", 0.15),
+    ),
+    prefixes=CCPD_PREFIXES,
+    digit_share=0.8,
+)
+
+
+# --- United States ---------------------------------------------------------------------------
+
+US_STATES = (
+    "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida",
+    "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine",
+    "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska",
+    "Nevada", "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio",
+    "Oklahoma", "Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas",
+    "Utah", "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming", "Washington, D.C.",
+)  # fmt: skip
+US_SLOGANS = (
+    "America's Dairyland", "Land of Lincoln", "The Natural State", "Famous Potatoes", "Live Free or Die",
+    "Sunshine State", "Great Lakes", "Land of Enchantment", "First in Flight", "Vacationland", "Aloha State",
+    "10,000 lakes", "Peace Garden State", "The Volunteer State", "Green Mountain State", "Wild, Wonderful",
+    "Heart of Dixie", "Grand Canyon State", "Garden State", "Keystone State", "Ocean State", "Empire State",
+    "Show Me State", "Big Sky Country", "Celebrate & Discover", "The Spirit of America", "Centennial",
+    "Explore", "visitPA.com", "Discover the Spirit", "Sportsmans Paradise", "Beautiful", "Bicentennial",
+)  # fmt: skip
+US_COUNTIES = ("DAVIDSON", "JACKSON", "MONONA", "LINN", "POLK", "SHELBY", "KNOX", "ORANGE", "MARION", "FRANKLIN")
+US_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+_US_INKS = ((20, 30, 95), (15, 15, 20), (150, 25, 35), (20, 80, 45), (95, 20, 35), (30, 60, 160))
+_US_FONTS = {"noto600": 2, "noto700": 3, "noto800": 2, "noto900": 1, "hershey_simplex": 2, "hershey_duplex": 1}
+
+
+def _us_background(canvas: Canvas, rng) -> tuple[bool, RGB]:
+    """Paint a state-plate background; returns (dark background?, a band colour that suits it)."""
+    kind = weighted_choice(["plain", "sky", "sunset", "stripe", "landscape", "solid"], [3, 2, 1.5, 1, 2, 0.8], rng)
+    accent = _jitter(weighted_choice([(190, 40, 45), (30, 70, 160), (40, 120, 70), (200, 120, 30)], [1] * 4, rng), rng)
+    white = _jitter((240, 240, 236), rng, 5)
+    w, h = canvas.width / canvas.ppm, canvas.height / canvas.ppm
+    if kind == "solid":
+        dark = rng.random() < 0.5
+        color = _jitter((25, 40, 95) if dark else (240, 185, 50), rng)
+        canvas.fill(0, 0, w, h, color)
+        return dark, accent
+    canvas.fill(0, 0, w, h, white)
+    if kind == "sky":
+        canvas.fill(0, 0, w, h * 0.6, _jitter((150, 195, 235), rng, 15), white)
+    elif kind == "sunset":
+        canvas.fill(0, h * 0.35, w, h * 0.65, white, _jitter((235, 150, 110), rng, 20))
+    elif kind == "stripe":
+        canvas.fill(0, h * 0.82, w, h * 0.18, accent)
+    elif kind == "landscape":
+        _hills(canvas, rng)
+    return False, accent
+
+
+def _hills(canvas: Canvas, rng):
+    """Faint mountains, trees or a sun behind the characters, like scenic plates."""
+    w, h = canvas.width, canvas.height
+    for _ in range(int(rng.integers(1, 3))):
+        xs = np.linspace(0, w, int(rng.integers(4, 9)))
+        ys = h * rng.uniform(0.45, 0.85, len(xs))
+        poly = np.array([[0, h]] + [[x, y] for x, y in zip(xs, ys)] + [[w, h]], np.int32)
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(mask, [poly], 255, cv2.LINE_AA)
+        canvas.paint(mask, 0, 0, _jitter((150, 180, 200), rng, 40), opacity=rng.uniform(0.2, 0.45))
+    if rng.random() < 0.4:
+        canvas.disc(rng.uniform(30, 270), rng.uniform(30, 70), rng.uniform(12, 25), _jitter((240, 200, 120), rng, 20))
+
+
+def _sticker(canvas: Canvas, x_mm, y_mm, rng):
+    color = _jitter(weighted_choice([(230, 120, 30), (40, 160, 80), (230, 60, 60), (60, 90, 200), (240, 210, 40)], [1] * 5, rng), rng, 10)
+    w, h = rng.uniform(18, 28), rng.uniform(13, 18)
+    canvas.fill(x_mm, y_mm, w, h, color)
+    label = weighted_choice([f"{int(rng.integers(0, 100)):02d}", US_MONTHS[int(rng.integers(12))]], [1, 1], rng)
+    print_text(canvas, label, x_mm + w / 2, y_mm + h / 2, h * 0.55, w * 0.85, (20, 20, 20) if sum(color) > 400 else (250, 250, 250), 800)
+
+
+def _draw_us(canvas_for, groups, rng):
+    canvas = canvas_for(305.0, 152.0, (240, 240, 236), rng.uniform(5, 10))
+    dark, accent = _us_background(canvas, rng)
+    ink = _jitter((235, 200, 60) if dark else _US_INKS[int(rng.integers(len(_US_INKS)))], rng, 10)
+    title_ink = _jitter((240, 240, 240), rng, 5) if dark else (accent if rng.random() < 0.6 else ink)
+
+    state = US_STATES[int(rng.integers(len(US_STATES)))]
+    state = state.upper() if rng.random() < 0.5 else state
+    shear = rng.uniform(0.15, 0.35) if rng.random() < 0.3 else 0.0
+    print_text(canvas, state, 152.5 + rng.normal(0, 6), rng.uniform(17, 24), rng.uniform(12, 20), rng.uniform(120, 210),
+               title_ink, int(rng.choice([600, 700, 800, 900])), shear)  # fmt: skip
+    footer = US_SLOGANS[int(rng.integers(len(US_SLOGANS)))] if rng.random() < 0.75 else US_COUNTIES[int(rng.integers(10))]
+    if rng.random() < 0.85:
+        print_text(canvas, footer, 152.5, rng.uniform(135, 142), rng.uniform(7, 11), 200, title_ink if rng.random() < 0.5 else ink, 700)
+    for corner_x in (12.0, 268.0):
+        if rng.random() < 0.45:
+            _sticker(canvas, corner_x + rng.normal(0, 2), rng.uniform(8, 14) if rng.random() < 0.7 else 118.0, rng)
+
+    height = rng.uniform(62, 76)
+    separator = weighted_choice(["gap", "dash", "dot", "none"], [3, 3, 1, 2], rng) if len(groups) > 1 else "none"
+    group_gap = {"none": 4.0, "gap": 22.0, "dash": 24.0, "dot": 20.0}[separator]
+    row = Row(14, 291, rng.uniform(42, 50), height, rng.uniform(30, 37), rng.uniform(2, 5), group_gap)
+    boxes = draw_row(canvas, groups, row, _style(rng, _US_FONTS), ink, rng.uniform(0, 2.5) * canvas.ppm, rng)
+    _, seps = row_cells(groups, row)
+    for x in seps:
+        _separator(canvas, separator, x, row.y + height / 2, 9.0, ink)
+    for x in (63.5, 241.5):
+        for y in (14.0, 138.0) if rng.random() < 0.5 else (14.0,):
+            canvas.rivet(x, y, rng.uniform(3, 4.5), rng)
+    return canvas, boxes
+
+
+_US_TEXT = TextSpec(
+    templates=(
+        ("[A-Z]{3} [0-9]{4}", 0.25),
+        ("[A-Z]{3} [0-9]{3}", 0.15),
+        ("[0-9][A-Z]{3}[0-9]{3}", 0.15),
+        ("[0-9]{3} [A-Z]{3}", 0.12),
+        ("[A-Z]{2} [0-9]{4,5}", 0.06),
+        ("[A-Z][0-9]{2} [A-Z]{3}", 0.05),
+        ("[0-9]{2,3}[A-Z] [0-9]{3}", 0.05),
+        ("[0-9]{3} [0-9]{4}", 0.04),
+        ("[A-Z0-9]{2,8}", 0.13),
+    ),
+    exclude="O",  # US labels never use O: O and 0 share one glyph on most US plates
+    digit_share=0.3,
+)
+
+
+# --- Brazil --------------------------------------------------------------------------------
+
+BR_CITIES = (
+    "BA-SALVADOR", "PR-CURITIBA", "MG-MONTES CLAROS", "GO-GOIANIA", "DF-BRASILIA", "SP-SAO PAULO",
+    "RJ-RIO DE JANEIRO", "RS-PORTO ALEGRE", "SC-FLORIANOPOLIS", "PE-RECIFE", "CE-FORTALEZA", "AM-MANAUS",
+    "PA-BELEM", "ES-VITORIA", "MT-CUIABA", "MS-CAMPO GRANDE", "SP-CAMPINAS", "MG-BELO HORIZONTE",
+    "PR-LONDRINA", "BA-FEIRA DE SANTANA", "SP-SANTOS", "RN-NATAL",
+)  # fmt: skip
+_BR_FONTS = {"noto800": 2, "noto900": 3, "noto700": 1, "hershey_simplex": 1, "hershey_duplex": 1}
+
+
+def _draw_br_old(canvas_for, groups, rng):
+    commercial = rng.random() < 0.06  # red taxi / commercial plates, white characters
+    bg = _jitter((170, 35, 35), rng) if commercial else tuple(np.clip(rng.uniform(150, 215) + rng.normal(0, 4, 3), 0, 255))
+    ink = _jitter((240, 240, 240), rng, 5) if commercial else _jitter((25, 25, 28), rng, 6)
+    canvas = canvas_for(400.0, 130.0, bg, 5.0)
+    emboss = rng.uniform(0.5, 2.5) * canvas.ppm
+    canvas.border(rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0), ink, 6.0, emboss)
+    print_text(canvas, BR_CITIES[int(rng.integers(len(BR_CITIES)))], 200, 14.0, rng.uniform(8, 11), 200, ink, 700)
+    row = Row(8, 392, rng.uniform(32, 38), rng.uniform(62, 70), 40.0, 5.0, 32.0)
+    boxes = draw_row(canvas, groups, row, _style(rng, _BR_FONTS), ink, emboss, rng)
+    _, (sep,) = row_cells(groups, row)
+    _separator(canvas, weighted_choice(["dash", "dot"], [1, 1], rng), sep, row.y + row.height * 0.5, 10.0, ink)
+    for x in (80.0, 320.0):
+        if rng.random() < 0.6:
+            canvas.rivet(x, 12.0, rng.uniform(3, 4), rng)
+    return canvas, boxes
+
+
+def _draw_br_mercosul(canvas_for, groups, rng):
+    canvas = canvas_for(400.0, 130.0, _jitter((243, 243, 240), rng, 5), 6.0)
+    band = _jitter((10, 55, 150), rng, 10)
+    canvas.fill(0, 0, 400, 28, band)
+    print_text(canvas, "BRASIL", 200, 14, 12.5, 120, (245, 245, 245), 800)
+    canvas.fill(356, 6, 30, 17, (20, 150, 70))  # the Brazilian flag, simplified: green field, blue disc
+    canvas.disc(371, 14.5, 5.5, (240, 210, 30))
+    canvas.disc(371, 14.5, 3.5, (20, 50, 140))
+    for i in range(4):  # MERCOSUL mark: a few stars on the band's left
+        canvas.disc(20 + 6 * i, 10 + 5 * (i % 2), 1.5, (240, 240, 240))
+    ink = _jitter((20, 20, 22), rng, 5)
+    emboss = rng.uniform(0.0, 1.5) * canvas.ppm
+    canvas.border(1.0, 2.0, _jitter((30, 30, 30), rng, 5), 6.0)
+    row = Row(12, 388, rng.uniform(40, 46), rng.uniform(60, 68), 44.0, 4.0, 4.0)
+    boxes = draw_row(canvas, groups, row, _style(rng, _BR_FONTS), ink, emboss, rng)
+    return canvas, boxes
+
+
+# --- Europe ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EuCountry:
+    code: str
+    separators: tuple[str, ...]  # mark drawn in each group gap: "gap", "dash", "crest", "seals"
+    yellow: bool = False
+
+
+def _eu_band(canvas: Canvas, code: str, rng):
+    canvas.fill(0, 0, 42, 110, _jitter((20, 55, 160), rng, 10))
+    for k in range(12):  # the circle of stars
+        a = 2 * np.pi * k / 12
+        canvas.disc(21 + 11 * np.cos(a), 30 + 11 * np.sin(a), 1.4, (245, 215, 40))
+    print_text(canvas, code, 21, 82, 22, 34, (245, 245, 245), 700)
+
+
+def _draw_eu(country: EuCountry, canvas_for, groups, rng):
+    bg = _jitter((245, 200, 30), rng, 8) if country.yellow else _jitter((242, 242, 240), rng, 5)
+    canvas = canvas_for(520.0, 110.0, bg, 5.0)
+    ink = _jitter((18, 18, 20), rng, 5)
+    _eu_band(canvas, country.code, rng)
+    canvas.border(1.0, 1.5, ink, 5.0)
+    row = Row(50, 512, rng.uniform(14, 19), rng.uniform(72, 78), 44.0, 3.5, 30.0)
+    style = _style(rng, {"noto600": 2, "noto700": 3, "noto800": 1, "hershey_simplex": 2})
+    boxes = draw_row(canvas, groups, row, style, ink, rng.uniform(0, 1.5) * canvas.ppm, rng)
+    _, seps = row_cells(groups, row)
+    cy = row.y + row.height / 2
+    for x, kind in zip(seps, country.separators):
+        if kind == "crest":  # a small shield: red field, white cross
+            canvas.fill(x - 6, cy - 8, 12, 16, (200, 30, 40))
+            canvas.fill(x - 1, cy - 6, 2, 10, (245, 245, 245))
+            canvas.fill(x - 4, cy - 3, 8, 2, (245, 245, 245))
+        elif kind == "seals":  # German registration and inspection seals, stacked
+            canvas.disc(x, cy - 10, 8, _jitter((200, 150, 60), rng, 40))
+            canvas.disc(x, cy + 10, 8, _jitter((150, 150, 150), rng, 20))
+        elif kind == "dash":
+            _separator(canvas, "dash", x, cy, 12.0, ink)
+    return canvas, boxes
+
+
+_EU_COUNTRIES = {
+    "eu_sk": (EuCountry("SK", ("crest",)), TextSpec((("[A-Z]{2} [0-9]{3}[A-Z]{2}", 1.0),)), 0.45),
+    "eu_cz": (EuCountry("CZ", ("gap",)), TextSpec((("[0-9][A-Z][0-9A-Z] [0-9]{4}", 1.0),), digit_share=0.5), 0.15),
+    "eu_pl": (EuCountry("PL", ("gap",)), TextSpec((("[A-Z]{2,3} [0-9A-Z]{4,5}", 1.0),), digit_share=0.7), 0.15),
+    "eu_de": (EuCountry("D", ("seals", "gap")), TextSpec((("[A-Z]{1,3} [A-Z]{1,2} [0-9]{2,4}", 1.0),)), 0.15),
+    "eu_nl": (EuCountry("NL", ("dash", "dash"), yellow=True), TextSpec((("[A-Z]{2} [0-9]{3} [A-Z]", 1.0),)), 0.05),
+    "eu_vanity": (EuCountry("D", ("dash",)), TextSpec((("[A-Z]{1,2} [A-Z0-9]{3,5}", 1.0),), digit_share=0.3), 0.05),
+}
+
+
+# --- the table of layouts ----------------------------------------------------------------------
+
+
+def _layouts() -> dict[str, Layout]:
+    from functools import partial
+
+    table = [
+        Layout("cn_blue", "cn", 0.8, _CN_BLUE_TEXT, partial(_draw_cn, "blue")),
+        Layout("cn_green", "cn", 0.12, _CN_GREEN_TEXT, partial(_draw_cn, "green")),
+        Layout("cn_yellow", "cn", 0.08, _CN_BLUE_TEXT, partial(_draw_cn, "yellow")),
+        Layout("us", "us", 1.0, _US_TEXT, _draw_us),
+        Layout("br_old", "br", 0.7, TextSpec((("[A-Z]{3} [0-9]{4}", 1.0),)), _draw_br_old),
+        Layout("br_mercosul", "br", 0.3, TextSpec((("[A-Z]{3}[0-9][A-Z][0-9]{2}", 1.0),)), _draw_br_mercosul),
+    ]
+    table += [Layout(name, "eu", w, spec, partial(_draw_eu, c)) for name, (c, spec, w) in _EU_COUNTRIES.items()]
+    return {layout.name: layout for layout in table}
+
+
+LAYOUTS: dict[str, Layout] = _layouts()
+
+
+def region_layouts(region: str) -> list[Layout]:
+    found = [layout for layout in LAYOUTS.values() if layout.region == region]
+    if not found:
+        raise ConfigError(f"unknown region {region!r} for synthetic plates (regions: {', '.join(sorted({l.region for l in LAYOUTS.values()}))})")
+    return found
+
+
+def get_layout(name: str) -> Layout:
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise ConfigError(f"unknown plate layout {name!r} (layouts: {', '.join(LAYOUTS)})") from None
+
+
+def render_plate(
+    rng: np.random.Generator,
+    region: str = "cn",
+    text: Optional[str] = None,
+    layout: Optional[str] = None,
+    ppm: float = DEFAULT_PPM,
+) -> RenderedPlate:
+    """Draw one plate of ``region`` (or of the named ``layout``), with ``text`` or a random string.
+
+    A given ``text`` picks among the region's layouts whose templates fit it (an
+    8-character Chinese string gets a green new-energy plate); text that no
+    template fits is drawn as one group on the region's main layout, after a
+    charset check.
+    """
+    if layout is not None:
+        chosen = get_layout(layout)
+        candidates = [chosen]
+        region = chosen.region
+    else:
+        candidates = region_layouts(region)
+    if text is None:
+        chosen = weighted_choice(candidates, [c.weight for c in candidates], rng)
+        groups = chosen.text.sample(rng)
+    else:
+        fitting = [(c, c.split(text)) for c in candidates]
+        fitting = [(c, g) for c, g in fitting if g is not None]
+        if fitting:
+            chosen, groups = weighted_choice(fitting, [c.weight for c, _ in fitting], rng)
+        else:
+            REGIONS[region].check_label(text, "synthetic plate text")
+            chosen, groups = max(candidates, key=lambda c: c.weight), (text,)
+    canvas, boxes = chosen.draw(lambda w, h, color, corner: Canvas(w, h, ppm, color, corner), groups, rng)
+    return RenderedPlate(
+        image=canvas.to_uint8(),
+        alpha=canvas.alpha,
+        text="".join(groups),
+        region=chosen.region,
+        layout=chosen.name,
+        char_boxes=boxes,
+    )
+

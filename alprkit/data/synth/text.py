@@ -1,0 +1,130 @@
+"""Random plate strings drawn from region templates.
+
+Templates use the small regular-expression subset of :mod:`alprkit.data.regions`:
+literal characters, classes such as ``[A-HJK]`` and repeats ``{n}`` or ``{n,m}``.
+Sampling a template directly (rather than rejecting random strings) keeps every
+string valid for its region by construction. A space in a layout's template marks
+a group boundary (where the plate has a gap, dot, dash or emblem); it is not part
+of the label.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from ..regions import CN_LETTERS, CN_PROVINCES, DIGITS, LETTERS
+
+_TOKEN = re.compile(r"(\[[^\]]+\]|\\.|[^\[\\{ ])(\{(\d+)(?:,(\d+))?\})?| ")
+
+
+def _expand_class(body: str) -> str:
+    chars, i = [], 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            chars.extend(chr(c) for c in range(ord(body[i]), ord(body[i + 2]) + 1))
+            i += 3
+        else:
+            chars.append(body[i])
+            i += 1
+    return "".join(dict.fromkeys(chars))
+
+
+@lru_cache(maxsize=256)
+def parse_template(template: str) -> tuple[tuple[str, int, int], ...]:
+    """``template`` as (allowed characters, min repeat, max repeat) per atom; ``(" ", 0, 0)``
+    marks a group boundary."""
+    parts, pos = [], 0
+    while pos < len(template):
+        m = _TOKEN.match(template, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"unsupported plate template {template!r} at {template[pos:]!r}")
+        atom, _, low, high = m.groups()
+        if atom is None:
+            parts.append((" ", 0, 0))
+        else:
+            chars = _expand_class(atom[1:-1]) if atom.startswith("[") else atom[-1]
+            n_min = int(low) if low else 1
+            parts.append((chars, n_min, int(high) if high else n_min))
+        pos = m.end()
+    return tuple(parts)
+
+
+def sample_template(
+    template: str, rng: np.random.Generator, exclude: str = "", digit_share: float | None = None
+) -> tuple[str, ...]:
+    """A random string matching ``template``, as its groups.
+
+    Characters in ``exclude`` are never drawn; ``digit_share`` is the probability of
+    a digit where a class mixes letters and digits (real series are mostly digits).
+    """
+    groups, current = [], []
+    for chars, n_min, n_max in parse_template(template):
+        if chars == " ":
+            groups.append("".join(current))
+            current = []
+            continue
+        allowed = [c for c in chars if c not in exclude] or list(chars)
+        digits = [c for c in allowed if c.isdigit()]
+        others = [c for c in allowed if not c.isdigit()]
+        for _ in range(int(rng.integers(n_min, n_max + 1))):
+            pool = allowed
+            if digit_share is not None and digits and others:
+                pool = digits if rng.random() < digit_share else others
+            current.append(pool[int(rng.integers(len(pool)))])
+    groups.append("".join(current))
+    return tuple(g for g in groups if g)
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """How a plate layout draws its strings.
+
+    ``templates`` pairs each template with a weight; ``prefixes`` pairs a favoured
+    prefix with the probability of forcing it (CCPD is mostly 皖A, so a recognizer
+    evaluated on it must see that prefix often); ``exclude`` lists characters the
+    layout's plates never use.
+    """
+
+    templates: tuple[tuple[str, float], ...]
+    prefixes: tuple[tuple[str, float], ...] = ()
+    exclude: str = ""
+    digit_share: float | None = None
+
+    def sample(self, rng: np.random.Generator) -> tuple[str, ...]:
+        """A random plate string as its groups (join them for the label)."""
+        template = weighted_choice([t for t, _ in self.templates], [w for _, w in self.templates], rng)
+        groups = sample_template(template, rng, self.exclude, self.digit_share)
+        roll = rng.random()
+        for prefix, prob in self.prefixes:
+            if roll < prob:
+                return force_prefix(groups, prefix)
+            roll -= prob
+        return groups
+
+
+def force_prefix(groups: tuple[str, ...], prefix: str) -> tuple[str, ...]:
+    """``groups`` with their first characters replaced by ``prefix``, keeping the grouping."""
+    out, rest = [], prefix
+    for group in groups:
+        out.append(rest[: len(group)] + group[len(rest) :])
+        rest = rest[len(group) :]
+    return tuple(out)
+
+
+def weighted_choice(options: Sequence, weights: Sequence[float], rng: np.random.Generator):
+    w = np.asarray(weights, float)
+    return options[int(rng.choice(len(options), p=w / w.sum()))]
+
+
+# Character classes shared by the layouts' templates.
+CN_PROVINCE = f"[{CN_PROVINCES}]"
+CN_LETTER = f"[{CN_LETTERS}]"
+CN_ALNUM = f"[{CN_LETTERS}{DIGITS}]"
+# CCPD-like prefix bias: most plates are from Hefei (皖A), a few from the rest of Anhui.
+CCPD_PREFIXES = (("皖A", 0.45), ("皖", 0.2))
+LATIN = f"[{LETTERS}]"

@@ -1,0 +1,48 @@
+"""Annotated images: plate boxes, corners, text and confidence drawn on the frame."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+BOX = (0, 200, 255)
+CORNERS = (255, 60, 200)
+LABEL_BG = (0, 0, 0)
+LABEL_FG = (255, 255, 255)
+
+
+@lru_cache(maxsize=8)
+def _font(size: int):
+    """Noto Sans CJK Bold from the installed font package (Latin and Chinese glyphs)."""
+    from importlib.resources import files
+
+    from PIL import ImageFont
+
+    path = files("manimgx_fonts_cjk") / "NotoSansCJK-VF.otf.ttc"
+    font = ImageFont.truetype(str(path), size, index=2)  # face 2: Simplified Chinese
+    font.set_variation_by_name("Bold")
+    return font
+
+
+def annotate(pixels: np.ndarray, reads) -> np.ndarray:
+    """A copy of ``pixels`` (RGB) with every read's box, corners and ``TEXT 0.97`` label."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(image)
+    scale = max(image.size) / 1000
+    width = max(2, round(2 * scale))
+    font = _font(max(12, round(22 * scale)))
+    for read in reads:
+        det = read.detection
+        draw.rectangle(det.box, outline=BOX, width=width)
+        if det.corners:
+            draw.polygon([tuple(map(float, p)) for p in det.corners], outline=CORNERS, width=width)
+        label = f"{read.recognition.text} {read.recognition.confidence:.2f}"
+        x, y = det.box[0], det.box[1]
+        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+        y = y - (bottom - top) - 3 * width if y - (bottom - top) - 3 * width > 0 else det.box[3] + width
+        draw.rectangle((x, y, x + right + 2 * width, y + bottom + width), fill=LABEL_BG)
+        draw.text((x + width, y), label, font=font, fill=LABEL_FG)
+    return np.asarray(image)

@@ -1,0 +1,133 @@
+"""detector -> rectifier -> recognizer -> decoder -> post-filters, and a selector for video."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+from . import plugins
+from .config import component_params, postfilter_nodes
+from .errors import ConfigError
+from .tracking import IouTracker
+from .types import Crop, Frame, PlateObservation, PlateRead, PlateStream, Recognition, StreamResult
+
+STAGES = ("detection", "rectification", "recognition")
+
+
+def build_component(kind, node, registry=None):
+    """Create a component from its config node; bad parameters name the component and key."""
+    registry = registry or plugins.registry()
+    name, params = component_params(node)
+    component = registry.get(kind, name)  # unknown names list the available ones
+    try:
+        return registry.create(kind, name, **params)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc) or "required" in str(exc):
+            raise ConfigError(f"{kind} {component.name!r}: {_arg_message(exc)}") from None
+        raise
+
+
+def _arg_message(exc):
+    return str(exc).split(")", 1)[-1].strip() or str(exc)
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage, one entry per processed image."""
+
+    seconds: dict = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, stage, seconds):
+        self.seconds[stage].append(seconds)
+
+
+class Pipeline:
+    def __init__(self, detector, rectifier, recognizer, decoder, postfilters=(), selector=None, name=""):
+        self.detector = detector
+        self.rectifier = rectifier
+        self.recognizer = recognizer
+        self.decoder = decoder
+        self.postfilters = list(postfilters)
+        self.selector = selector
+        self.name = name
+        self.times = StageTimes()
+
+    @classmethod
+    def from_config(cls, cfg, registry=None) -> "Pipeline":
+        registry = registry or plugins.registry()
+        return cls(
+            detector=build_component("detector", cfg.detector, registry),
+            rectifier=build_component("rectifier", cfg.rectifier, registry),
+            recognizer=build_component("recognizer", cfg.recognizer, registry),
+            decoder=build_component("decoder", cfg.decoder, registry),
+            postfilters=[build_component("postfilter", n, registry) for n in postfilter_nodes(cfg)],
+            selector=build_component("selector", cfg.selector, registry) if cfg.get("selector") else None,
+            name=cfg.get("pipeline", {}).get("name", ""),
+        )
+
+    # -- single images -------------------------------------------------------------
+    def read(self, frame: Frame) -> list[PlateRead]:
+        """All plates read in one image (an image with no plate gives an empty list)."""
+        observations = self.observe(frame)
+        recognitions = self._timed("recognition", self.recognize_crops, [o.crop for o in observations])
+        return [
+            PlateRead(frame.source, frame.index, o.detection, r)
+            for o, r in zip(observations, recognitions)
+            if r is not None
+        ]
+
+    def observe(self, frame: Frame) -> list[PlateObservation]:
+        """Detect and rectify, without recognition (video streams recognize lazily)."""
+        detections = self._timed("detection", self.detector, frame)
+        size = tuple(self.recognizer.input_size)
+        crops = self._timed("rectification", lambda: [self.rectifier(frame, d, size) for d in detections])
+        return [PlateObservation(frame.index, d, c) for d, c in zip(detections, crops)]
+
+    def recognize_crops(self, crops: Sequence[Crop]) -> list[Optional[Recognition]]:
+        if not crops:
+            return []
+        return [self.finish(scores) for scores in self.recognizer(list(crops))]
+
+    def finish(self, scores) -> Optional[Recognition]:
+        """Decode and post-filter one crop's scores; None when a filter drops it."""
+        recognition = self.decoder(scores)
+        for postfilter in self.postfilters:
+            recognition = postfilter(recognition)
+            if recognition is None:
+                return None
+        return recognition
+
+    # -- video ---------------------------------------------------------------------
+    def read_stream(self, stream: PlateStream) -> Optional[StreamResult]:
+        if self.selector is None:
+            raise ConfigError("reading video needs a selector (for example selector=majority)")
+        cache = {}
+
+        def recognize(observation: PlateObservation):
+            key = observation.frame
+            if key not in cache:
+                cache[key] = self._timed("recognition", self.recognize_crops, [observation.crop])[0]
+            return cache[key]
+
+        return self.selector(stream, recognize)
+
+    def read_video(self, frames: Iterable[Frame], tracker=None) -> Iterable[StreamResult]:
+        """Track plates over frames and yield one result per track as each track ends."""
+        tracker = tracker or IouTracker()
+        for frame in frames:
+            for stream in tracker.update(frame.index, self.observe(frame)):
+                result = self.read_stream(stream)
+                if result is not None:
+                    yield result
+        for stream in tracker.finish():
+            result = self.read_stream(stream)
+            if result is not None:
+                yield result
+
+    def _timed(self, stage, fn, *args):
+        start = time.perf_counter()
+        out = fn(*args)
+        self.times.add(stage, time.perf_counter() - start)
+        return out

@@ -1,0 +1,88 @@
+"""A LightningModule that trains any CTC recognition network (a plain ``nn.Module``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.nn import functional as F
+
+from ..metrics import recognition_metrics
+
+
+def greedy_texts(logits: torch.Tensor, alphabet) -> list[str]:
+    """Best-path decoding of (batch, classes, steps) logits; class 0 is the blank."""
+    texts = []
+    for path in logits.argmax(dim=1).cpu().numpy():
+        keep = np.concatenate([[True], path[1:] != path[:-1]]) & (path != 0)
+        texts.append("".join(alphabet[c] for c in path[keep]))
+    return texts
+
+
+class RecognitionModule(pl.LightningModule):
+    """CTC loss, Adam with step-wise learning-rate drops, optional gradient noise.
+
+    The LPRNet paper's schedule (batch 32, Adam 1e-3, x0.1 after every 100k of 250k
+    iterations, gradient noise 0.001, LocNet switched on after 5k) is kept in
+    proportion: ``lr_drops`` are fractions of ``steps``.
+    """
+
+    def __init__(self, network, alphabet, steps, lr=1e-3, lr_drops=(0.4, 0.8), grad_noise=0.0, stn_start=0,
+                 weight_decay=0.0):
+        super().__init__()
+        self.network = network
+        self.alphabet = tuple(alphabet)
+        self.steps = int(steps)
+        self.lr = lr
+        self.lr_drops = tuple(lr_drops)
+        self.grad_noise = grad_noise
+        self.stn_start = int(stn_start)
+        self.weight_decay = weight_decay
+        self._val_pairs = []
+
+    def forward(self, images):
+        return self.network(images)
+
+    def _ctc_loss(self, logits, targets, lengths):
+        log_probs = F.log_softmax(logits.float(), dim=1).permute(2, 0, 1)  # (steps, batch, classes)
+        steps = torch.full((logits.shape[0],), logits.shape[2], dtype=torch.long)
+        return F.ctc_loss(log_probs, targets, steps, lengths, blank=0, zero_infinity=True)
+
+    def on_train_batch_start(self, batch, batch_idx):
+        if getattr(self.network, "stn", None) is not None:
+            self.network.stn_active = self.global_step >= self.stn_start
+
+    def training_step(self, batch, batch_idx):
+        images, targets, lengths, _ = batch
+        loss = self._ctc_loss(self(images), targets, lengths)
+        self.log("train/loss", loss, prog_bar=True, batch_size=images.shape[0])
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=images.shape[0])
+        return loss
+
+    def on_after_backward(self):
+        # TF's optimize_loss(gradient_noise_scale=s): truncated-normal noise times s on every gradient.
+        if self.grad_noise > 0:
+            for p in self.network.parameters():
+                if p.grad is not None:
+                    noise = torch.nn.init.trunc_normal_(torch.empty_like(p.grad), a=-2.0, b=2.0)
+                    p.grad.add_(noise * self.grad_noise)
+
+    def validation_step(self, batch, batch_idx):
+        images, targets, lengths, texts = batch
+        logits = self(images)
+        self.log("val/loss", self._ctc_loss(logits, targets, lengths), batch_size=images.shape[0], sync_dist=True)
+        self._val_pairs.extend(zip(greedy_texts(logits, self.alphabet), texts))
+
+    def on_validation_epoch_end(self):
+        if not self._val_pairs:
+            return
+        scores = recognition_metrics(self._val_pairs)
+        self._val_pairs = []
+        for key in ("acc", "acc_1e", "cer"):
+            self.log(f"val/{key}", float(scores[key]), prog_bar=key == "acc", sync_dist=True)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        milestones = sorted({max(1, int(f * self.steps)) for f in self.lr_drops})
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
