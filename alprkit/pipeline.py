@@ -71,7 +71,7 @@ class Pipeline:
     def read(self, frame: Frame) -> list[PlateRead]:
         """All plates read in one image (an image with no plate gives an empty list)."""
         observations = self.observe(frame)
-        recognitions = self._timed("recognition", self.recognize_crops, [o.crop for o in observations])
+        recognitions = self.recognize(observations)
         return [
             PlateRead(frame.source, frame.index, o.detection, r)
             for o, r in zip(observations, recognitions)
@@ -84,6 +84,10 @@ class Pipeline:
         size = tuple(self.recognizer.input_size)
         crops = self._timed("rectification", lambda: [self.rectifier(frame, d, size) for d in detections])
         return [PlateObservation(frame.index, d, c) for d, c in zip(detections, crops)]
+
+    def recognize(self, observations: Sequence[PlateObservation]) -> list[Optional[Recognition]]:
+        """Recognize, decode and post-filter a batch; None where a filter dropped the read."""
+        return self._timed("recognition", self.recognize_crops, [o.crop for o in observations])
 
     def recognize_crops(self, crops: Sequence[Crop]) -> list[Optional[Recognition]]:
         if not crops:
@@ -108,7 +112,7 @@ class Pipeline:
         def recognize(observation: PlateObservation):
             key = observation.frame
             if key not in cache:
-                cache[key] = self._timed("recognition", self.recognize_crops, [observation.crop])[0]
+                cache[key] = self.recognize([observation])[0]
             return cache[key]
 
         return self.selector(stream, recognize)

@@ -11,7 +11,7 @@ frame they belong to; corners run top-left, top-right, bottom-right, bottom-left
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -129,7 +129,7 @@ class PlateObservation:
 class PlateStream:
     """All observations of one vehicle's plate, in frame order, with any results so far."""
 
-    track_id: int
+    track_id: Union[int, str]
     observations: tuple[PlateObservation, ...]
     results: tuple[Optional[Recognition], ...] = ()
 
@@ -142,7 +142,7 @@ class PlateStream:
 class StreamResult:
     """A selector's answer for one stream: the final read and the frames it recognized."""
 
-    track_id: int
+    track_id: Union[int, str]
     recognition: Recognition
     frame: int  # the frame whose read was chosen (or the most confident agreeing frame)
     detection: Optional[Detection] = None  # the plate in that frame

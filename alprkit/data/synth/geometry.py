@@ -39,6 +39,11 @@ def quad_box(quad: np.ndarray) -> Box:
     return (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
 
 
+def quad_height(quad: np.ndarray) -> float:
+    """The plate's height in pixels along its own vertical edges (not the bounding box's)."""
+    return float((np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2)
+
+
 def as_corners(quad: np.ndarray) -> Corners:
     return tuple((float(x), float(y)) for x, y in quad)  # type: ignore[return-value]
 

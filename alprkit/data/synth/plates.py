@@ -38,10 +38,15 @@ class RenderedPlate:
     region: str
     layout: str
     char_boxes: tuple[Box, ...]  # tight ink box of each label character, in image pixels
+    ppm: float  # pixels per millimetre of the physical plate
 
     @property
     def size(self) -> tuple[int, int]:
         return self.image.shape[1], self.image.shape[0]
+
+    @property
+    def size_mm(self) -> tuple[float, float]:
+        return self.image.shape[1] / self.ppm, self.image.shape[0] / self.ppm
 
 
 @dataclass(frozen=True)
@@ -504,5 +509,6 @@ def render_plate(
         region=chosen.region,
         layout=chosen.name,
         char_boxes=boxes,
+        ppm=ppm,
     )
 

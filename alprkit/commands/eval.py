@@ -1,0 +1,59 @@
+"""``alprkit eval pipeline=NAME data=PATH``: score a pipeline on a labelled folder.
+
+Prints a readable table, then, as the last line, one JSON object of the metrics
+(``acc``, ``acc_1e``, ``acc_2e``, ``cer``, ``ap50`` ... where boxes exist, latency)
+for scripts to read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from omegaconf import OmegaConf
+
+from ..atomic import atomic_write
+from ..data.formats import detect_format, load_dataset
+from ..data.splits import select_folds
+from ..evaluate import evaluate
+from ..metrics import format_table
+from ..pipeline import Pipeline
+
+COLUMNS = {
+    "crops": ["n", "acc", "acc_1e", "acc_2e", "acc_pos1", "acc_pos2n", "cer", "ms_per_plate_p50"],
+    "scenes": ["n", "acc", "acc_1e", "cer", "ap50", "ap70", "ap90", "ap_mean", "recall50", "ms_per_image_p50"],
+    "tracks": ["n", "acc", "acc_1e", "acc_2e", "cer", "frames_recognized_mean", "ms_per_plate_p50"],
+}
+
+
+def main(cfg, words) -> int:
+    fmt = cfg.format or detect_format(cfg.data)
+    dataset = load_dataset(cfg.data, format=fmt, strict=False)
+    if cfg.split:
+        dataset.samples = select_folds(dataset.samples, int(cfg.split.folds), OmegaConf.to_object(cfg.split.keep))
+    if cfg.limit:
+        dataset.samples = dataset.samples[: int(cfg.limit)]
+    pipeline = Pipeline.from_config(cfg)
+    fold = OmegaConf.to_container(cfg.fold) if cfg.fold else None
+    result = evaluate(pipeline, dataset, warmup=int(cfg.warmup), iou_threshold=float(cfg.iou), fold=fold,
+                      show_progress=cfg.progress)
+    metrics = {"pipeline": pipeline.name, "data": str(cfg.data), "format": fmt, **result.metrics,
+               "label_problems": len(dataset.problems)}
+    if cfg.output:
+        with atomic_write(cfg.output) as f:
+            for record in result.predictions:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for path, reason in result.failures:
+        print(f"alprkit: failed: {path}: {reason}", file=sys.stderr)
+    for problem in dataset.problems:
+        print(f"alprkit: skipped label: {problem}", file=sys.stderr)
+    stage_columns = [c for c in metrics if c.startswith("ms_") and c.endswith("_p50") and "per" not in c]
+    print(format_table([metrics], ["pipeline", *COLUMNS[dataset.kind], *stage_columns]))
+    print(json.dumps({k: _plain(v) for k, v in metrics.items()}, ensure_ascii=False))
+    return 1 if result.failures else 0
+
+
+def _plain(value):
+    if isinstance(value, float):
+        return None if value != value else round(value, 6)  # NaN -> null keeps the line valid JSON
+    return value

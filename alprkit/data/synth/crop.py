@@ -1,0 +1,105 @@
+"""Recognition crops: a plate as a detector hands it to a recognizer.
+
+The plate is posed, drawn on a car, lit and blurred at its capture resolution,
+then cut out by its bounding box with a small random margin (sometimes negative:
+a detector's box often clips a plate edge) and resized to the recognizer's input,
+as the LPRNet paper trains on automatically cropped plates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ...types import Corners
+from . import degrade
+from .conditions import Conditions, apply_conditions, sample_conditions
+from .geometry import as_corners, plate_homography, posed_quad, quad_box, quad_height, transform_points, warp_into
+from .plates import RenderedPlate, render_plate
+from .vehicle import body_texture, draw_vehicle
+
+# Width in pixels of the plate in the captured frame before resizing to the output,
+# at conditions.scale 1 (fn far/near multiplies it).
+NOMINAL_PLATE_WIDTH = (70.0, 240.0)
+MARGIN = (-0.03, 0.12)  # detector box margin per side, in plate widths / heights
+
+
+@dataclass(frozen=True, eq=False)
+class CropSample:
+    image: np.ndarray  # uint8 RGB at the requested size
+    text: str
+    region: str
+    layout: str
+    corners: Corners  # the plate's corners in the crop (may lie outside it where the box clipped)
+    char_quads: tuple[Corners, ...]  # each character's box corners, in the crop
+    conditions: Conditions
+
+
+_PPM_STEPS = (0.3, 0.45, 0.65, 1.0)
+
+
+def face_ppm(plate_width_px: float, plate_width_mm: float = 440.0) -> float:
+    """A plate-face resolution of at least 1.5x the captured size, from a few steps (glyph caches stay small)."""
+    wanted = 1.5 * plate_width_px / plate_width_mm
+    return next((p for p in _PPM_STEPS if p >= wanted), _PPM_STEPS[-1])
+
+
+def posed(plate: RenderedPlate, c: Conditions, width_px: float) -> np.ndarray:
+    """The plate's corner quad (centred at the origin) at ``width_px`` across, turned as in ``c``."""
+    w, h = plate.size
+    return posed_quad(width_px, width_px * h / w, c.yaw, c.pitch, c.roll, c.distance)
+
+
+def render_crop(
+    rng: np.random.Generator,
+    region: str = "cn",
+    text: Optional[str] = None,
+    layout: Optional[str] = None,
+    size: tuple[int, int] = (94, 24),
+    split: str = "mix",
+    conditions: Optional[Conditions] = None,
+    margin: tuple[float, float] = MARGIN,
+) -> CropSample:
+    """One recognition crop of ``size`` (w, h) for a random or given ``text``."""
+    c = conditions if conditions is not None else sample_conditions(split, rng)
+    width_px = float(np.clip(rng.uniform(*NOMINAL_PLATE_WIDTH) * c.scale, 24, 700))
+    plate = render_plate(rng, region, text, layout, face_ppm(width_px))
+    quad = posed(plate, c, width_px)
+
+    x0, y0, x1, y1 = quad_box(quad)
+    bw, bh = x1 - x0, y1 - y0
+    left, right = rng.uniform(*margin, 2) * bw
+    top, bottom = rng.uniform(*margin, 2) * bh * 1.5
+    wx0, wy0 = int(np.floor(x0 - left)), int(np.floor(y0 - top))
+    ww = max(8, int(np.ceil(x1 + right)) - wx0)
+    wh = max(4, int(np.ceil(y1 + bottom)) - wy0)
+    quad = quad - [wx0, wy0]
+
+    window = np.zeros((wh, ww, 3), np.float32)
+    matrix = plate_homography(plate.size, quad)
+    draw_vehicle(window, matrix, plate.size_mm, plate.ppm, rng)
+    window = body_texture(window, rng)
+    face = degrade.dirt(plate.image.astype(np.float32), rng, c.dirt)
+    warp_into(window, face, plate.alpha, quad)
+    window = degrade.occlude(window, rng, quad, c.occlusion)
+    window = apply_conditions(window, c, rng, quad_height(quad))
+    if rng.random() < 0.5:
+        window = degrade.jpeg(window, c.jpeg)  # the camera's own compression, before cropping
+    image = degrade.resample(window, size, rng)
+    if rng.random() < 0.6:
+        image = degrade.jpeg(image, int(rng.integers(70, 96)))
+
+    scale = np.array([size[0] / ww, size[1] / wh])
+    boxes = [np.array([[a, b], [cx, b], [cx, d], [a, d]]) for a, b, cx, d in plate.char_boxes]
+    return CropSample(
+        image=degrade.to_uint8(image),
+        text=plate.text,
+        region=plate.region,
+        layout=plate.layout,
+        corners=as_corners(quad * scale),
+        char_quads=tuple(as_corners(transform_points(matrix, b) * scale) for b in boxes),
+        conditions=c,
+    )
+

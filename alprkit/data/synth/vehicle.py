@@ -1,0 +1,139 @@
+"""A vehicle's front or rear drawn around its plate, in the plate's own plane.
+
+Body, bumper, lights, windows, grille and the plate recess are polygons in
+millimetres relative to the plate centre (x right, y down). They go through the
+same homography as the plate, so the car turns with it and a crop cut around the
+plate shows what a detector's crop shows: paint, bumper edges, a frame or recess.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import fonts
+from .degrade import smooth_field
+
+PAINTS = (
+    ((235, 235, 232), 0.25),  # white
+    ((175, 178, 182), 0.2),  # silver
+    ((95, 98, 102), 0.12),  # grey
+    ((22, 22, 25), 0.18),  # black
+    ((150, 25, 30), 0.08),  # red
+    ((30, 55, 120), 0.08),  # blue
+    ((110, 85, 60), 0.05),  # brown / bronze
+    ((40, 90, 60), 0.04),  # green
+)
+
+
+def paint_color(rng) -> np.ndarray:
+    colors, weights = zip(*PAINTS)
+    w = np.array(weights) / sum(weights)
+    base = np.array(colors[int(rng.choice(len(colors), p=w))], np.float32)
+    return np.clip(base * rng.uniform(0.85, 1.1) + rng.normal(0, 6, 3), 0, 255)
+
+
+def _project(matrix: np.ndarray, pts_mm: np.ndarray, px_per_mm: float) -> np.ndarray | None:
+    """Plate-plane millimetres to image pixels; None when a point falls behind the camera."""
+    pts = np.c_[pts_mm * px_per_mm, np.ones(len(pts_mm))] @ matrix.T
+    if np.any(pts[:, 2] <= 1e-3 * np.abs(pts[:, 2]).max()):
+        return None
+    return pts[:, :2] / pts[:, 2:3]
+
+
+def _rect(x0, y0, x1, y1, n=1):
+    """A rectangle as a polygon; ``n`` > 1 subdivides its edges so perspective bends them smoothly."""
+    t = np.linspace(0, 1, n + 1)[:-1]
+    top = np.c_[x0 + (x1 - x0) * t, np.full_like(t, y0)]
+    right = np.c_[np.full_like(t, x1), y0 + (y1 - y0) * t]
+    bottom = np.c_[x1 - (x1 - x0) * t, np.full_like(t, y1)]
+    left = np.c_[np.full_like(t, x0), y1 - (y1 - y0) * t]
+    return np.vstack([top, right, bottom, left])
+
+
+class PlanePainter:
+    """Fills plate-plane polygons on an image through the plate's homography."""
+
+    def __init__(self, image: np.ndarray, matrix: np.ndarray, px_per_mm: float):
+        self.image, self.matrix, self.px_per_mm = image, matrix, px_per_mm
+
+    def poly(self, pts_mm, color):
+        pts = _project(self.matrix, np.asarray(pts_mm, np.float64), self.px_per_mm)
+        if pts is not None:
+            cv2.fillPoly(self.image, [np.round(pts * 16).astype(np.int32)], [float(c) for c in color], cv2.LINE_AA, shift=4)
+
+    def rect(self, x0, y0, x1, y1, color):
+        self.poly(_rect(x0, y0, x1, y1, 4), color)
+
+    def text(self, text: str, x0, y0, x1, y1, color):
+        """Small print (a dealer frame's name) on the plane, warped with it."""
+        mask = fonts.fitted_text(text, 700, 4096, 48)
+        h, w = mask.shape
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = _project(self.matrix, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64), self.px_per_mm)
+        if dst is None:
+            return
+        warp = cv2.getPerspectiveTransform(src, np.float32(dst))
+        cover = cv2.warpPerspective(mask, warp, (self.image.shape[1], self.image.shape[0])).astype(np.float32) / 255
+        self.image += cover[..., None] * (np.float32(color) - self.image)
+
+
+def draw_vehicle(image: np.ndarray, matrix: np.ndarray, plate_mm: tuple[float, float], px_per_mm: float, rng) -> None:
+    """Draw a car front or rear around a plate on the float32 ``image`` in place.
+
+    ``matrix`` takes plate-face pixels (origin at the plate's top-left corner) to
+    image pixels; ``px_per_mm`` is the plate face's resolution.
+    """
+    pw, ph = plate_mm
+    centre = np.array([[1, 0, pw / 2 * px_per_mm], [0, 1, ph / 2 * px_per_mm], [0, 0, 1]])
+    paint = PlanePainter(image, matrix @ centre, px_per_mm)
+    body = paint_color(rng)
+    shade = lambda f: np.clip(body * f, 0, 255)  # noqa: E731 - a tiny colour helper
+    rear = rng.random() < 0.6
+    ground = rng.uniform(380, 520)  # plate centre to the ground, mm
+    half = rng.uniform(820, 900)  # half the body width
+    top = -rng.uniform(700, 900)
+
+    paint.poly([[-half, ground - 180], [-half, top + 250], [-half + 120, top], [half - 120, top], [half, top + 250], [half, ground - 180]], body)
+    for side in (-1, 1):  # wheels peeking out below the body
+        paint.poly(_rect(side * (half - 380), ground - 260, side * (half - 60), ground, 2), (18, 18, 20))
+    bumper_top, bumper_bottom = -rng.uniform(120, 220), rng.uniform(200, 320)
+    paint.rect(-half, bumper_top, half, bumper_bottom, shade(rng.uniform(0.8, 0.95)))
+    if rng.random() < 0.5:  # black plastic lower bumper
+        paint.rect(-half, bumper_bottom - rng.uniform(60, 140), half, bumper_bottom, (30, 30, 32))
+    paint.rect(-half, bumper_top - 8, half, bumper_top, shade(1.15))  # a lit edge
+
+    if rear:
+        paint.poly([[-half + 200, top + 300], [-half + 300, top + 40], [half - 300, top + 40], [half - 200, top + 300]], (35, 40, 48))
+        for side in (-1, 1):
+            lx0, lx1 = sorted((side * (half - 30), side * (half - rng.uniform(250, 420))))
+            paint.rect(lx0, bumper_top - rng.uniform(250, 380), lx1, bumper_top - 40, (170, 20, 25))
+        if rng.random() < 0.4:
+            paint.text(weighted_badge(rng), -160, bumper_top - 170, 160, bumper_top - 120, shade(0.5) if body.mean() > 100 else (200, 200, 200))
+    else:
+        grille = (25, 25, 28) if rng.random() < 0.7 else shade(0.6)
+        gy0 = bumper_top - rng.uniform(150, 260)
+        paint.rect(-half * 0.55, gy0, half * 0.55, bumper_top - 10, grille)
+        for y in np.arange(gy0 + 25, bumper_top - 20, 35):
+            paint.rect(-half * 0.53, y, half * 0.53, y + 8, shade(0.9) if rng.random() < 0.5 else (60, 60, 62))
+        for side in (-1, 1):
+            lx0, lx1 = sorted((side * (half - 40), side * (half * 0.58)))
+            paint.rect(lx0, gy0 - 20, lx1, gy0 + rng.uniform(90, 150), (225, 228, 230))
+
+    # The plate's mount: a recess or a plastic frame a little larger than the plate.
+    mx, my = pw / 2 + rng.uniform(5, 40), ph / 2 + rng.uniform(5, 35)
+    frame = (20, 20, 22) if rng.random() < 0.5 else shade(rng.uniform(0.35, 0.8))
+    paint.rect(-mx, -my, mx, my + (rng.uniform(10, 30) if rng.random() < 0.3 else 0), frame)
+    if rng.random() < 0.15:
+        paint.text("DEALER SALES", -pw * 0.3, ph / 2 + 2, pw * 0.3, my, (200, 200, 200))
+
+
+def weighted_badge(rng) -> str:
+    names = ("SEDAN", "1.6T", "HYBRID", "GLS", "SPORT", "AUTO", "TURBO", "XL", "2.0", "LIMITED")
+    return names[int(rng.integers(len(names)))]
+
+
+def body_texture(image: np.ndarray, rng, amount: float = 6.0) -> np.ndarray:
+    """Soft reflections and grain over a painted region."""
+    h, w = image.shape[:2]
+    return image + (amount * smooth_field((h, w), rng, 3))[..., None]
