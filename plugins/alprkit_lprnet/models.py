@@ -197,12 +197,18 @@ class LocNet(nn.Module):
         nn.init.zeros_(self.fc[-1].bias)
         self.scale = scale
         self.register_buffer("identity", torch.tensor([1.0, 0, 0, 0, 1, 0]))
+        # Pixel-centre coordinates in [-1, 1] as (x, y, 1) rows: the sampling grid is
+        # one matmul with theta, which exports to ONNX opsets without AffineGrid.
+        ys, xs = torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h), torch.linspace(-1 + 1 / w, 1 - 1 / w, w),
+                                indexing="ij")
+        self.register_buffer("base_grid", torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).reshape(1, h * w, 3))
+        self.grid_shape = (h, w)
 
     def forward(self, x):
         z = (x - 127.5) / 127.5
         features = torch.cat([self.pooled(z).flatten(1), self.direct(z).flatten(1)], dim=1)
         theta = (self.identity + self.scale * torch.tanh(self.fc(features))).view(-1, 2, 3)
-        grid = F.affine_grid(theta, x.size(), align_corners=False)
+        grid = torch.matmul(self.base_grid, theta.transpose(1, 2)).view(-1, *self.grid_shape, 2)
         return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 

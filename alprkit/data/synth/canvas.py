@@ -94,19 +94,17 @@ class Canvas:
             image += 0.35 * lit * (255 - image)
         image += ink[..., None] * (np.float32(color) - image)
 
-    def border(self, inset_mm: float, width_mm: float, color: RGB, radius_mm: float, emboss: float = 0.0):
-        """A rounded frame line ``inset_mm`` inside the plate edge."""
+    def border(self, layer: np.ndarray, inset_mm: float, width_mm: float, radius_mm: float):
+        """Draw a rounded frame line ``inset_mm`` inside the plate edge into ``layer``."""
         inset, radius = self.px(inset_mm), self.px(radius_mm)
         thick = max(1, self.px(width_mm))
-        layer = self.layer()
         outer = rounded_rect_mask(self.height - 2 * inset, self.width - 2 * inset, radius)
         inner = rounded_rect_mask(
             max(1, self.height - 2 * (inset + thick)), max(1, self.width - 2 * (inset + thick)), max(0, radius - thick)
         )
-        layer[inset : self.height - inset, inset : self.width - inset] = outer / 255.0
-        core = layer[inset + thick : inset + thick + inner.shape[0], inset + thick : inset + thick + inner.shape[1]]
-        core -= inner / 255.0
-        self.apply_layer(np.clip(layer, 0, 1), color, emboss)
+        frame = outer.astype(np.float32) / 255
+        frame[thick : thick + inner.shape[0], thick : thick + inner.shape[1]] -= inner.astype(np.float32) / 255
+        paint_max(layer, np.clip(frame, 0, 1), inset, inset)
 
     def disc(self, cx_mm, cy_mm, r_mm, color: RGB, layer: np.ndarray | None = None):
         """A filled circle, painted directly or drawn into ``layer``."""

@@ -41,8 +41,8 @@ _PPM_STEPS = (0.3, 0.45, 0.65, 1.0)
 
 
 def face_ppm(plate_width_px: float, plate_width_mm: float = 440.0) -> float:
-    """A plate-face resolution of at least 1.5x the captured size, from a few steps (glyph caches stay small)."""
-    wanted = 1.5 * plate_width_px / plate_width_mm
+    """A plate-face resolution a little above the captured size, from a few steps (glyph caches stay small)."""
+    wanted = 1.2 * plate_width_px / plate_width_mm
     return next((p for p in _PPM_STEPS if p >= wanted), _PPM_STEPS[-1])
 
 

@@ -8,6 +8,8 @@ share them after scaling.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -28,10 +30,10 @@ def smooth_field(shape: tuple[int, int], rng: np.random.Generator, cells: int = 
 
 def exposure(image, rng, gain: float, gamma: float = 1.0, cast: float = 0.0):
     """Global brightness (``gain``), contrast curve (``gamma``) and a white-balance cast of size ``cast``."""
-    tint = 1.0 + rng.normal(0, cast, 3).astype(np.float32)
-    out = np.clip(image * (gain * tint), 0, None)
+    tint = (1.0 + rng.normal(0, cast, 3)).astype(np.float32)
+    out = np.clip(image * (np.float32(gain) * tint), 0, None)
     if gamma != 1.0:
-        out = 255.0 * np.power(np.minimum(out, 255.0) / 255.0, gamma)
+        out = 255.0 * cv2.pow(np.minimum(out, 255.0) * np.float32(1 / 255), gamma)
     return out
 
 
@@ -39,9 +41,9 @@ def uneven_light(image, rng, amount: float):
     """A brightness ramp across the image in a random direction (``amount`` 0..1 of the gain range)."""
     h, w = image.shape[:2]
     angle = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    ramp = (np.cos(angle) * xx / max(w, 1) + np.sin(angle) * yy / max(h, 1)) * 2 - 1
-    ramp /= max(1e-6, float(np.abs(ramp).max()))
+    xs = np.linspace(-1, 1, w, dtype=np.float32) * np.float32(np.cos(angle))
+    ys = np.linspace(-1, 1, h, dtype=np.float32) * np.float32(np.sin(angle))
+    ramp = (xs[None, :] + ys[:, None]) / max(1e-6, float(abs(np.cos(angle)) + abs(np.sin(angle))))
     field = 1.0 + amount * (0.6 * ramp + 0.4 * smooth_field((h, w), rng, 3))
     return image * np.clip(field, 0.1, 3.0)[..., None]
 
@@ -112,15 +114,32 @@ def gaussian_blur(image, sigma: float):
     return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0.2 else image
 
 
+@lru_cache(maxsize=1)
+def _normal_bank() -> np.ndarray:
+    # Drawing fresh normals costs more than the rest of a crop's degradations; a random
+    # window into a fixed bank is as good for pixel noise and stays seed-deterministic.
+    return np.random.default_rng(0x5EED).standard_normal(1 << 21, dtype=np.float32)
+
+
+def normals(rng, shape) -> np.ndarray:
+    """Standard normal noise of ``shape`` (float32) cut from the bank at a random offset."""
+    bank = _normal_bank()
+    n = int(np.prod(shape))
+    if n > len(bank) // 2:
+        return rng.standard_normal(shape, dtype=np.float32)
+    start = int(rng.integers(0, len(bank) - n))
+    return bank[start : start + n].reshape(shape)
+
+
 def sensor_noise(image, rng, sigma: float):
     """Read noise of ``sigma`` grey levels plus signal-dependent shot noise, partly coloured."""
     if sigma <= 0:
         return image
     h, w = image.shape[:2]
-    luma = rng.normal(0, 1, (h, w, 1)).astype(np.float32)
-    chroma = rng.normal(0, 1, (h, w, 3)).astype(np.float32)
-    shot = np.sqrt(np.clip(image, 0, 255) / 255.0)
-    return image + sigma * (0.7 * luma + 0.4 * chroma) * (0.5 + shot)
+    noise = normals(rng, (h, w, 3)) * np.float32(0.4)
+    noise += normals(rng, (h, w, 1)) * np.float32(0.7)
+    shot = cv2.sqrt(np.clip(image, 0, 255) * np.float32(1 / 255))
+    return image + np.float32(sigma) * noise * (0.5 + shot)
 
 
 def jpeg(image, quality: int):

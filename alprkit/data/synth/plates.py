@@ -113,9 +113,8 @@ def row_cells(groups: tuple[str, ...], row: Row) -> tuple[list[tuple[float, floa
     return cells, separators
 
 
-def draw_row(canvas: Canvas, groups, row: Row, style: str, color: RGB, emboss: float, rng) -> tuple[Box, ...]:
-    """Draw the label characters into one ink layer; return each character's tight pixel box."""
-    layer = canvas.layer()
+def draw_row(canvas: Canvas, layer: np.ndarray, groups, row: Row, style: str, rng) -> tuple[Box, ...]:
+    """Draw the label characters into the ink ``layer``; return each character's tight pixel box."""
     cells, _ = row_cells(groups, row)
     boxes = []
     jitter = 0.012 * row.height  # stamping is not perfectly even
@@ -126,7 +125,6 @@ def draw_row(canvas: Canvas, groups, row: Row, style: str, color: RGB, emboss: f
         paint_max(layer, mask / np.float32(255), x0, y0)
         ys, xs = np.nonzero(mask)
         boxes.append((float(x0 + xs.min()), float(y0 + ys.min()), float(x0 + xs.max() + 1), float(y0 + ys.max() + 1)))
-    canvas.apply_layer(layer, color, emboss, light=_light(rng))
     return tuple(boxes)
 
 
@@ -157,14 +155,13 @@ def _style(rng, weights: dict) -> str:
     return weighted_choice(list(weights), list(weights.values()), rng)
 
 
-def _separator(canvas: Canvas, kind: str, x_mm, cy_mm, size_mm, color: RGB):
-    layer = canvas.layer()
+def _separator(canvas: Canvas, layer: np.ndarray, kind: str, x_mm, cy_mm, size_mm):
+    """Draw a group separator (``dot``, ``dash``; ``gap`` and ``none`` draw nothing) into ``layer``."""
     if kind == "dot":
-        canvas.disc(x_mm, cy_mm, size_mm / 2, color, layer)
+        canvas.disc(x_mm, cy_mm, size_mm / 2, (0, 0, 0), layer)
     elif kind == "dash":
         x0, y0, x1, y1 = canvas.box(x_mm - size_mm * 0.6, cy_mm - size_mm * 0.18, size_mm * 1.2, size_mm * 0.36)
         layer[y0:y1, x0:x1] = 1.0
-    canvas.apply_layer(layer, color)
 
 
 # --- China (GA 36-2018) --------------------------------------------------------------------
@@ -191,13 +188,18 @@ def _draw_cn(kind: str, canvas_for, groups, rng):
     canvas = canvas_for(width, 140.0, top, 4.0)
     if bottom is not None:
         canvas.fill(0, 0, width, 140, top, bottom)
-    emboss = rng.uniform(0.0, 2.0) * canvas.ppm
-    border_color = ink if kind != "green" else _jitter((40, 90, 50), rng, 8)
-    canvas.border(rng.uniform(1.5, 3.5), rng.uniform(1.2, 2.2), border_color, 6.0, emboss)
+    layer = canvas.layer()
+    if kind == "green":
+        border = canvas.layer()
+        canvas.border(border, rng.uniform(1.5, 3.5), rng.uniform(1.2, 2.2), 6.0)
+        canvas.apply_layer(border, _jitter((40, 90, 50), rng, 8))
+    else:
+        canvas.border(layer, rng.uniform(1.5, 3.5), rng.uniform(1.2, 2.2), 6.0)
     row = Row(0, width, 25.0, 90.0, 43.0 if eight else 45.0, 9.0 if eight else 12.0, 49.0 if eight else 34.0)
-    boxes = draw_row(canvas, groups, row, _style(rng, _CN_FONTS), ink, emboss, rng)
+    boxes = draw_row(canvas, layer, groups, row, _style(rng, _CN_FONTS), rng)
     _, (sep,) = row_cells(groups, row)
-    _separator(canvas, "dot", sep, 70.0, 10.0, ink)
+    _separator(canvas, layer, "dot", sep, 70.0, 10.0)
+    canvas.apply_layer(layer, ink, rng.uniform(0.0, 2.0) * canvas.ppm, _light(rng))
     for x in (width * 0.25, width * 0.75):
         if rng.random() < 0.8:
             canvas.rivet(x + rng.normal(0, 4), 12.0 + rng.normal(0, 1.5), rng.uniform(3.0, 4.5), rng)
@@ -309,10 +311,12 @@ def _draw_us(canvas_for, groups, rng):
     separator = weighted_choice(["gap", "dash", "dot", "none"], [3, 3, 1, 2], rng) if len(groups) > 1 else "none"
     group_gap = {"none": 4.0, "gap": 22.0, "dash": 24.0, "dot": 20.0}[separator]
     row = Row(14, 291, rng.uniform(42, 50), height, rng.uniform(30, 37), rng.uniform(2, 5), group_gap)
-    boxes = draw_row(canvas, groups, row, _style(rng, _US_FONTS), ink, rng.uniform(0, 2.5) * canvas.ppm, rng)
+    layer = canvas.layer()
+    boxes = draw_row(canvas, layer, groups, row, _style(rng, _US_FONTS), rng)
     _, seps = row_cells(groups, row)
     for x in seps:
-        _separator(canvas, separator, x, row.y + height / 2, 9.0, ink)
+        _separator(canvas, layer, separator, x, row.y + height / 2, 9.0)
+    canvas.apply_layer(layer, ink, rng.uniform(0, 2.5) * canvas.ppm, _light(rng))
     for x in (63.5, 241.5):
         for y in (14.0, 138.0) if rng.random() < 0.5 else (14.0,):
             canvas.rivet(x, y, rng.uniform(3, 4.5), rng)
@@ -352,13 +356,14 @@ def _draw_br_old(canvas_for, groups, rng):
     bg = _jitter((170, 35, 35), rng) if commercial else tuple(np.clip(rng.uniform(150, 215) + rng.normal(0, 4, 3), 0, 255))
     ink = _jitter((240, 240, 240), rng, 5) if commercial else _jitter((25, 25, 28), rng, 6)
     canvas = canvas_for(400.0, 130.0, bg, 5.0)
-    emboss = rng.uniform(0.5, 2.5) * canvas.ppm
-    canvas.border(rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0), ink, 6.0, emboss)
-    print_text(canvas, BR_CITIES[int(rng.integers(len(BR_CITIES)))], 200, 14.0, rng.uniform(8, 11), 200, ink, 700)
+    print_text(canvas, BR_CITIES[int(rng.integers(len(BR_CITIES)))], 200, 14.0, rng.uniform(9, 13), 230, ink, 700)
+    layer = canvas.layer()
+    canvas.border(layer, rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0), 6.0)
     row = Row(8, 392, rng.uniform(32, 38), rng.uniform(62, 70), 40.0, 5.0, 32.0)
-    boxes = draw_row(canvas, groups, row, _style(rng, _BR_FONTS), ink, emboss, rng)
+    boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_FONTS), rng)
     _, (sep,) = row_cells(groups, row)
-    _separator(canvas, weighted_choice(["dash", "dot"], [1, 1], rng), sep, row.y + row.height * 0.5, 10.0, ink)
+    _separator(canvas, layer, weighted_choice(["dash", "dot"], [1, 1], rng), sep, row.y + row.height * 0.5, 10.0)
+    canvas.apply_layer(layer, ink, rng.uniform(0.5, 2.5) * canvas.ppm, _light(rng))
     for x in (80.0, 320.0):
         if rng.random() < 0.6:
             canvas.rivet(x, 12.0, rng.uniform(3, 4), rng)
@@ -375,11 +380,11 @@ def _draw_br_mercosul(canvas_for, groups, rng):
     canvas.disc(371, 14.5, 3.5, (20, 50, 140))
     for i in range(4):  # MERCOSUL mark: a few stars on the band's left
         canvas.disc(20 + 6 * i, 10 + 5 * (i % 2), 1.5, (240, 240, 240))
-    ink = _jitter((20, 20, 22), rng, 5)
-    emboss = rng.uniform(0.0, 1.5) * canvas.ppm
-    canvas.border(1.0, 2.0, _jitter((30, 30, 30), rng, 5), 6.0)
+    layer = canvas.layer()
+    canvas.border(layer, 1.0, 2.0, 6.0)
     row = Row(12, 388, rng.uniform(40, 46), rng.uniform(60, 68), 44.0, 4.0, 4.0)
-    boxes = draw_row(canvas, groups, row, _style(rng, _BR_FONTS), ink, emboss, rng)
+    boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_FONTS), rng)
+    canvas.apply_layer(layer, _jitter((20, 20, 22), rng, 5), rng.uniform(0.0, 1.5) * canvas.ppm, _light(rng))
     return canvas, boxes
 
 
@@ -406,12 +411,16 @@ def _draw_eu(country: EuCountry, canvas_for, groups, rng):
     canvas = canvas_for(520.0, 110.0, bg, 5.0)
     ink = _jitter((18, 18, 20), rng, 5)
     _eu_band(canvas, country.code, rng)
-    canvas.border(1.0, 1.5, ink, 5.0)
+    layer = canvas.layer()
+    canvas.border(layer, 1.0, 1.5, 5.0)
     row = Row(50, 512, rng.uniform(14, 19), rng.uniform(72, 78), 44.0, 3.5, 30.0)
     style = _style(rng, {"noto600": 2, "noto700": 3, "noto800": 1, "hershey_simplex": 2})
-    boxes = draw_row(canvas, groups, row, style, ink, rng.uniform(0, 1.5) * canvas.ppm, rng)
+    boxes = draw_row(canvas, layer, groups, row, style, rng)
     _, seps = row_cells(groups, row)
     cy = row.y + row.height / 2
+    for x, kind in zip(seps, country.separators):
+        _separator(canvas, layer, kind, x, cy, 12.0)
+    canvas.apply_layer(layer, ink, rng.uniform(0, 1.5) * canvas.ppm, _light(rng))
     for x, kind in zip(seps, country.separators):
         if kind == "crest":  # a small shield: red field, white cross
             canvas.fill(x - 6, cy - 8, 12, 16, (200, 30, 40))
@@ -420,8 +429,6 @@ def _draw_eu(country: EuCountry, canvas_for, groups, rng):
         elif kind == "seals":  # German registration and inspection seals, stacked
             canvas.disc(x, cy - 10, 8, _jitter((200, 150, 60), rng, 40))
             canvas.disc(x, cy + 10, 8, _jitter((150, 150, 150), rng, 20))
-        elif kind == "dash":
-            _separator(canvas, "dash", x, cy, 12.0, ink)
     return canvas, boxes
 
 

@@ -128,3 +128,18 @@ CN_ALNUM = f"[{CN_LETTERS}{DIGITS}]"
 # CCPD-like prefix bias: most plates are from Hefei (皖A), a few from the rest of Anhui.
 CCPD_PREFIXES = (("皖A", 0.45), ("皖", 0.2))
 LATIN = f"[{LETTERS}]"
+
+
+# Text that is not a plate: shop signs, street names, stickers, phone numbers.
+_SIGNS_CN = ("停车场", "出口", "欢迎光临", "汽车美容", "中国银行", "超市", "药店", "洗车", "酒店", "餐厅", "快递", "理发")
+_SIGNS_LATIN = ("EXIT ONLY", "NO PARKING", "Cumberland Ave", "OPEN", "SALE 50%", "PHARMACY", "Main St", "HOTEL", "PIZZA",
+                "STOP", "ONE WAY", "Estacionamento", "FARMACIA", "PARKING", "Taxi", "Centro", "NOTICE", "Car Wash")  # fmt: skip
+
+
+def distractor_text(rng: np.random.Generator, region: str = "cn") -> str:
+    """A line of non-plate text in the script of ``region``'s streets."""
+    kind = rng.random()
+    if kind < 0.3:  # phone numbers and other digit strings
+        return " ".join(str(int(rng.integers(100, 10000))) for _ in range(int(rng.integers(2, 4))))
+    signs = _SIGNS_CN if region == "cn" and kind < 0.8 else _SIGNS_LATIN
+    return signs[int(rng.integers(len(signs)))]

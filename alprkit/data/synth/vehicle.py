@@ -13,6 +13,7 @@ import numpy as np
 
 from . import fonts
 from .degrade import smooth_field
+from .text import distractor_text
 
 PAINTS = (
     ((235, 235, 232), 0.25),  # white
@@ -35,7 +36,7 @@ def paint_color(rng) -> np.ndarray:
 
 def _project(matrix: np.ndarray, pts_mm: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """Plate-plane millimetres to image pixels; None when a point falls behind the camera."""
-    pts = np.c_[pts_mm * px_per_mm, np.ones(len(pts_mm))] @ matrix.T
+    pts = np.column_stack([pts_mm * px_per_mm, np.ones(len(pts_mm))]) @ matrix.T
     if np.any(pts[:, 2] <= 1e-3 * np.abs(pts[:, 2]).max()):
         return None
     return pts[:, :2] / pts[:, 2:3]
@@ -43,12 +44,10 @@ def _project(matrix: np.ndarray, pts_mm: np.ndarray, px_per_mm: float) -> np.nda
 
 def _rect(x0, y0, x1, y1, n=1):
     """A rectangle as a polygon; ``n`` > 1 subdivides its edges so perspective bends them smoothly."""
-    t = np.linspace(0, 1, n + 1)[:-1]
-    top = np.c_[x0 + (x1 - x0) * t, np.full_like(t, y0)]
-    right = np.c_[np.full_like(t, x1), y0 + (y1 - y0) * t]
-    bottom = np.c_[x1 - (x1 - x0) * t, np.full_like(t, y1)]
-    left = np.c_[np.full_like(t, x0), y1 - (y1 - y0) * t]
-    return np.vstack([top, right, bottom, left])
+    t = np.arange(n) / n
+    xs = np.concatenate([x0 + (x1 - x0) * t, np.full(n, x1), x1 - (x1 - x0) * t, np.full(n, x0)])
+    ys = np.concatenate([np.full(n, y0), y0 + (y1 - y0) * t, np.full(n, y1), y1 - (y1 - y0) * t])
+    return np.column_stack([xs, ys])
 
 
 class PlanePainter:
@@ -63,26 +62,42 @@ class PlanePainter:
             cv2.fillPoly(self.image, [np.round(pts * 16).astype(np.int32)], [float(c) for c in color], cv2.LINE_AA, shift=4)
 
     def rect(self, x0, y0, x1, y1, color):
-        self.poly(_rect(x0, y0, x1, y1, 4), color)
+        self.poly(_rect(x0, y0, x1, y1, 2), color)
 
-    def text(self, text: str, x0, y0, x1, y1, color):
-        """Small print (a dealer frame's name) on the plane, warped with it."""
+    def text(self, text: str, cx, cy, height, color):
+        """A line of print centred at (cx, cy) mm, ``height`` mm tall, warped with the plane."""
         mask = fonts.fitted_text(text, 700, 4096, 48)
         h, w = mask.shape
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        dst = _project(self.matrix, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64), self.px_per_mm)
+        half_w, half_h = height * w / h / 2, height / 2
+        quad_mm = np.array([[cx - half_w, cy - half_h], [cx + half_w, cy - half_h], [cx + half_w, cy + half_h], [cx - half_w, cy + half_h]])
+        dst = _project(self.matrix, quad_mm, self.px_per_mm)
         if dst is None:
             return
-        warp = cv2.getPerspectiveTransform(src, np.float32(dst))
-        cover = cv2.warpPerspective(mask, warp, (self.image.shape[1], self.image.shape[0])).astype(np.float32) / 255
-        self.image += cover[..., None] * (np.float32(color) - self.image)
+        x0, y0 = np.floor(dst.min(0)).astype(int) - 1
+        x1, y1 = np.ceil(dst.max(0)).astype(int) + 1
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, self.image.shape[1]), min(y1, self.image.shape[0])
+        if x1 <= x0 or y1 <= y0:
+            return
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        warp = cv2.getPerspectiveTransform(src, np.float32(dst - [x0, y0]))
+        cover = cv2.warpPerspective(mask, warp, (x1 - x0, y1 - y0)).astype(np.float32) / 255
+        region = self.image[y0:y1, x0:x1]
+        region += cover[..., None] * (np.float32(color) - region)
 
 
-def draw_vehicle(image: np.ndarray, matrix: np.ndarray, plate_mm: tuple[float, float], px_per_mm: float, rng) -> None:
+# How far a car reaches from its plate's centre, in mm: left/right, up, down (the ground).
+EXTENT_MM = (900.0, 900.0, 520.0)
+
+
+def draw_vehicle(
+    image: np.ndarray, matrix: np.ndarray, plate_mm: tuple[float, float], px_per_mm: float, rng, region: str = "cn"
+) -> None:
     """Draw a car front or rear around a plate on the float32 ``image`` in place.
 
     ``matrix`` takes plate-face pixels (origin at the plate's top-left corner) to
-    image pixels; ``px_per_mm`` is the plate face's resolution.
+    image pixels; ``px_per_mm`` is the plate face's resolution. Rear windows may
+    carry stickers with text in ``region``'s script (distractors for detectors).
     """
     pw, ph = plate_mm
     centre = np.array([[1, 0, pw / 2 * px_per_mm], [0, 1, ph / 2 * px_per_mm], [0, 0, 1]])
@@ -105,11 +120,13 @@ def draw_vehicle(image: np.ndarray, matrix: np.ndarray, plate_mm: tuple[float, f
 
     if rear:
         paint.poly([[-half + 200, top + 300], [-half + 300, top + 40], [half - 300, top + 40], [half - 200, top + 300]], (35, 40, 48))
+        if rng.random() < 0.3:
+            paint.text(distractor_text(rng, region), rng.uniform(-300, 300), top + rng.uniform(100, 200), rng.uniform(40, 70), rng.uniform(150, 255, 3))
         for side in (-1, 1):
             lx0, lx1 = sorted((side * (half - 30), side * (half - rng.uniform(250, 420))))
             paint.rect(lx0, bumper_top - rng.uniform(250, 380), lx1, bumper_top - 40, (170, 20, 25))
         if rng.random() < 0.4:
-            paint.text(weighted_badge(rng), -160, bumper_top - 170, 160, bumper_top - 120, shade(0.5) if body.mean() > 100 else (200, 200, 200))
+            paint.text(badge(rng), rng.uniform(-400, 400), bumper_top - 150, 45, shade(0.5) if body.mean() > 100 else (200, 200, 200))
     else:
         grille = (25, 25, 28) if rng.random() < 0.7 else shade(0.6)
         gy0 = bumper_top - rng.uniform(150, 260)
@@ -122,13 +139,18 @@ def draw_vehicle(image: np.ndarray, matrix: np.ndarray, plate_mm: tuple[float, f
 
     # The plate's mount: a recess or a plastic frame a little larger than the plate.
     mx, my = pw / 2 + rng.uniform(5, 40), ph / 2 + rng.uniform(5, 35)
+    dealer = region == "us" and rng.random() < 0.2  # US plate frames often advertise the dealer
+    bottom = my + (rng.uniform(12, 25) if dealer else 0.0)
     frame = (20, 20, 22) if rng.random() < 0.5 else shade(rng.uniform(0.35, 0.8))
-    paint.rect(-mx, -my, mx, my + (rng.uniform(10, 30) if rng.random() < 0.3 else 0), frame)
-    if rng.random() < 0.15:
-        paint.text("DEALER SALES", -pw * 0.3, ph / 2 + 2, pw * 0.3, my, (200, 200, 200))
+    paint.rect(-mx, -my, mx, bottom, frame)
+    if dealer:
+        paint.text(DEALERS[int(rng.integers(len(DEALERS)))], 0, (ph / 2 + bottom) / 2, (bottom - ph / 2) * 0.6, (210, 210, 210))
 
 
-def weighted_badge(rng) -> str:
+DEALERS = ("DEALER SALES", "TOYOTA OF DALLAS", "LAMBORGHINI", "HONDA WORLD", "AUTONATION", "CARMAX")
+
+
+def badge(rng) -> str:
     names = ("SEDAN", "1.6T", "HYBRID", "GLS", "SPORT", "AUTO", "TURBO", "XL", "2.0", "LIMITED")
     return names[int(rng.integers(len(names)))]
 

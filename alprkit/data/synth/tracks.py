@@ -1,0 +1,95 @@
+"""Video tracks: one vehicle's plate crossing the view over a run of frames, UFPR-ALPR style.
+
+The car approaches along a path through the frame, so its plate grows; camera
+shake, focus, motion blur and light change from frame to frame, so frame quality
+varies within a track and choosing the frame to read matters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterator, Optional
+
+import numpy as np
+
+from ..dataset import PlateLabel
+from . import degrade
+from .background import street
+from .conditions import Conditions, apply_conditions, sample_conditions
+from .crop import face_ppm, posed
+from .geometry import as_corners, plate_homography, quad_box, quad_height, transform_points, warp_into
+from .plates import render_plate
+from .scenes import PLATE_WIDTHS
+from .vehicle import EXTENT_MM, draw_vehicle
+
+TRACK_SIZE = (1280, 720)
+
+
+@dataclass(frozen=True, eq=False)
+class TrackFrame:
+    image: np.ndarray  # uint8 RGB
+    plate: PlateLabel  # text, box, corners, region; extra["chars"]: per-character boxes
+    vehicle_box: tuple[float, float, float, float]
+    conditions: Conditions
+    jpeg: int
+
+
+def _frame_conditions(base: Conditions, t: float, rng) -> Conditions:
+    """How capture quality drifts along the track (``t`` runs from 0 to 1)."""
+    focus = abs(t - rng.uniform(0.3, 0.7))  # sharpest near one moment of the pass
+    shake = rng.uniform(0.0, 0.12) if rng.random() < 0.25 else rng.uniform(0.0, 0.03)
+    return replace(
+        base,
+        motion=base.motion + shake,
+        defocus=base.defocus + 0.08 * focus**2 * rng.uniform(0.5, 1.5),
+        gain=base.gain * rng.uniform(0.85, 1.15),
+        shadow=rng.uniform(0.3, 0.6) if rng.random() < 0.15 else base.shadow,
+        noise=base.noise * rng.uniform(0.8, 1.3),
+    )
+
+
+def render_track(
+    rng: np.random.Generator,
+    region: str = "br",
+    frames: int = 30,
+    size: tuple[int, int] = TRACK_SIZE,
+    split: str = "base",
+    text: Optional[str] = None,
+) -> Iterator[TrackFrame]:
+    """The frames of one track (generated lazily, one at a time)."""
+    c = sample_conditions(split, rng)
+    w, h = size
+    low, high = PLATE_WIDTHS[region]
+    fit = min(1.0, w / 1280)
+    start_width = float(np.clip(rng.uniform(low * 0.5, low), 24, w * 0.3)) * fit
+    end_width = float(np.clip(rng.uniform(low, high) * c.scale, start_width * 1.2, w * 0.45)) * fit
+    plate = render_plate(rng, region, text, ppm=face_ppm(end_width, 400.0))
+    start = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(0.25, 0.45) * h])
+    end = np.array([np.clip(start[0] + rng.normal(0, 0.15) * w, 0.2 * w, 0.8 * w), rng.uniform(0.6, 0.8) * h])
+    yaw0, yaw1 = c.yaw, c.yaw + rng.normal(0, 8)
+    background = street(rng, w, h, region)
+    vehicle_seed = int(rng.integers(2**63))  # the same car in every frame
+    face = degrade.dirt(plate.image.astype(np.float32), rng, c.dirt)
+
+    for i in range(frames):
+        t = i / max(1, frames - 1)
+        width = start_width * (end_width / start_width) ** t  # perspective: growth speeds up
+        centre = start + (end - start) * t + rng.normal(0, 1.5, 2)
+        fc = _frame_conditions(replace(c, yaw=yaw0 + (yaw1 - yaw0) * t), t, rng)
+        quad = np.clip(posed(plate, fc, width) + centre, 1, [w - 1, h - 1])
+        image = background.copy()
+        matrix = plate_homography(plate.size, quad)
+        draw_vehicle(image, matrix, plate.size_mm, plate.ppm, np.random.default_rng(vehicle_seed), region)
+        warp_into(image, face, plate.alpha, quad)
+        image = apply_conditions(image, fc, rng, quad_height(quad))
+        chars = tuple(quad_box(transform_points(matrix, _box_corners(b))) for b in plate.char_boxes)
+        s = width / plate.size_mm[0]
+        side, up, down = EXTENT_MM
+        vehicle = (max(0.0, centre[0] - side * s), max(0.0, centre[1] - up * s), min(w, centre[0] + side * s), min(h, centre[1] + down * s))
+        label = PlateLabel(text=plate.text, box=quad_box(quad), corners=as_corners(quad), region=plate.region, extra={"chars": chars, "layout": plate.layout})
+        yield TrackFrame(degrade.to_uint8(image), label, vehicle, fc, int(np.clip(fc.jpeg, 60, 95)))
+
+
+def _box_corners(box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
