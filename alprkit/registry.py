@@ -84,6 +84,10 @@ class Registry:
     def names(self, kind) -> list[str]:
         return sorted(self._table(kind))
 
+    def in_registration_order(self, kind) -> list[Component]:
+        """Components of ``kind`` in the order plugins registered them (format sniffing needs it)."""
+        return list(self._table(kind).values())
+
     def components(self, kind=None) -> list[Component]:
         kinds = KINDS if kind is None else (kind,)
         return [self._entries[k][n] for k in kinds for n in sorted(self._entries[k])]

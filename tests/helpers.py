@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from alprkit.data.crops import write_crops_tsv
 from alprkit.data.jsonl import ANNOTATIONS
@@ -29,8 +30,13 @@ CN_PLATES = ("皖A12345", "京B67890", "沪C2468K", "粤D13579", "苏E97531", "�
 
 
 def plugin_env(plugins=None, pythonpath=None) -> dict:
-    """The environment for a subprocess: ALPRKIT_PLUGINS only when asked, PYTHONPATH prepended."""
+    """The environment for a subprocess: ALPRKIT_PLUGINS only when asked, PYTHONPATH prepended.
+
+    Torch gets one thread: on shared test machines its thread pool makes one-crop
+    batches several times slower.
+    """
     env = {k: v for k, v in os.environ.items() if k != ENV_PLUGINS}
+    env["OMP_NUM_THREADS"] = "1"
     if plugins is not None:
         env[ENV_PLUGINS] = plugins
     if pythonpath is not None:
@@ -226,3 +232,14 @@ class FakeRecognizer:
         pixels = np.zeros((24, 94, 3), np.uint8)
         pixels[0, : len(path), 0] = path
         return pixels
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a module's in-process runs (see plugin_env), restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -6,10 +6,13 @@ here too, and shipped weights (``name.tag``) are checked as they appear.
 
 import numpy as np
 import pytest
+from helpers import one_torch_thread  # noqa: F401 (a fixture)
 
 from alprkit import components, plugins
 from alprkit.testing import CHECKS, check_component
 from alprkit.types import CharScores, Detection, Recognition
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROTOCOLS = {
     "detector": components.Detector,

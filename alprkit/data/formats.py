@@ -4,7 +4,9 @@
 -> Dataset`` and ``sniffer(path) -> bool``. Recognition asks the sniffers in table
 order, so formats whose mark is a single file (``annotations.jsonl``, ``labels.tsv``)
 come before those recognised from file names (a CCPD folder may also carry an
-``annotations.jsonl``). A plugin adds a format by adding an entry.
+``annotations.jsonl``). The bundled ``basics`` plugin registers these; other plugins
+add formats through the ``alprkit_register_datasets`` hook, and :func:`load_dataset`
+and :func:`detect_format` look them up in the registry, in registration order.
 """
 
 from __future__ import annotations
@@ -83,8 +85,14 @@ FORMATS: dict[str, tuple[Loader, Sniffer]] = {
 }
 
 
+def _registered():
+    from ..plugins import registry
+
+    return registry().in_registration_order("dataset")
+
+
 def _known() -> str:
-    return f"known formats: {', '.join(FORMATS)}"
+    return f"known formats: {', '.join(c.name for c in _registered())}"
 
 
 def detect_format(path) -> str:
@@ -92,18 +100,20 @@ def detect_format(path) -> str:
     path = Path(path)
     if not path.exists():
         raise InputError(path, f"no such file or folder ({_known()})")
-    for name, (_loader, sniff) in FORMATS.items():
-        if sniff(path):
-            return name
+    for component in _registered():
+        sniff = component.extra.get("sniff")
+        if sniff is not None and sniff(path):
+            return component.name
     raise InputError(path, f"unrecognised dataset format ({_known()})")
 
 
 def load_dataset(path, format: Optional[str] = None, **options) -> Dataset:
     """Load ``path`` with the named format's loader, or the recognised one's."""
     name = format or detect_format(path)
-    if name not in FORMATS:
+    known = {c.name: c for c in _registered()}
+    if name not in known:
         raise ConfigError(f"unknown dataset format {name!r} ({_known()})")
-    loader = FORMATS[name][0]
+    loader = known[name].factory
     accepted = list(inspect.signature(loader).parameters)[1:]  # all but the path
     unknown = sorted(set(options) - set(accepted))
     if unknown:

@@ -64,21 +64,27 @@ class FolderSource:
 
 
 class SynthSource:
-    def __init__(self, size, regions, **options):
-        from ..data.synth.streams import SyntheticCrops
+    """Crops rendered on the fly by the synthetic engine, regions drawn by weight."""
 
-        self.crops = SyntheticCrops(regions=dict(regions), size=tuple(size), **options)
+    def __init__(self, size, regions, split="mix"):
+        self.size = tuple(size)
+        self.regions = list(regions)
+        weights = np.asarray([float(regions[r]) for r in self.regions])
+        self.p = weights / weights.sum()
+        self.split = split
 
     def sample(self, rng: np.random.Generator):
-        item = self.crops.render(int(rng.integers(2**62)))
-        return item["image"], item["text"]
+        from ..data.synth.crop import render_crop
+
+        region = self.regions[int(rng.choice(len(self.regions), p=self.p))]
+        crop = render_crop(rng, region=region, size=self.size, split=self.split)
+        return crop.image, crop.text
 
 
 def build_source(node, size):
     kind = node.get("kind")
     if kind == "synth":
-        options = {k: v for k, v in node.items() if k not in ("kind", "weight", "regions")}
-        return SynthSource(size, node["regions"], **options)
+        return SynthSource(size, node["regions"], split=node.get("split", "mix"))
     if kind == "folder":
         return FolderSource(node["path"], size, node.get("format"), Split.from_config(node.get("split")),
                             node.get("region"))
@@ -142,7 +148,7 @@ def validation_items(nodes, size, limit=None) -> list:
     for node in nodes:
         if node.get("kind") == "synth":
             count = int(node.get("count", 512))
-            source = build_source({k: v for k, v in node.items() if k != "count"}, size)
+            source = build_source(node, size)
             rng = np.random.default_rng(int(node.get("seed", 12345)))
             items.extend(source.sample(rng) for _ in range(count))
         else:

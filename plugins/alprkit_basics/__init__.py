@@ -61,5 +61,14 @@ def alprkit_register_selectors(register):
 
 
 @hookimpl
+def alprkit_register_datasets(register):
+    # The loaders only parse file names and label files, so importing them here stays cheap.
+    from alprkit.data.formats import FORMATS
+
+    for name, (loader, sniff) in FORMATS.items():
+        register(name, loader, sniff=sniff, description=(loader.__doc__ or "").strip().splitlines()[0])
+
+
+@hookimpl
 def alprkit_register_configs(register):
     register("pkg://alprkit_basics.conf")

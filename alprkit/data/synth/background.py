@@ -46,7 +46,7 @@ def _buildings(img, horizon, rng, region):
             for wx in np.arange(x + win * 0.6, x + bw - win, win * 1.6):
                 cv2.rectangle(img, (int(wx), int(wy)), (int(wx + win), int(wy + win * 1.1)), glass.tolist(), -1)
         if rng.random() < 0.6:
-            _sign(img, int(x + rng.uniform(0, bw * 0.5)), int(rng.uniform(max(0, top), horizon - 10)), rng, region)
+            _sign(img, int(x + rng.uniform(0, bw * 0.5)), int(rng.uniform(y0, max(y0 + 1, horizon - 10))), rng, region)
         x += bw + rng.uniform(0, 40)
 
 

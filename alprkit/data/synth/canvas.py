@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .degrade import normals
+
 RGB = tuple[float, float, float]
 
 
@@ -86,13 +88,16 @@ class Canvas:
         x0, y0 = max(0, x - d - 1), max(0, y - d - 1)
         x1, y1 = min(self.width, x + w + d + 1), min(self.height, y + h + d + 1)
         ink, image = layer[y0:y1, x0:x1], self.image[y0:y1, x0:x1]
+        keep = 1 - ink  # image * keep + paint: the ink and the emboss in two passes over the colours
+        paint = ink[..., None] * np.float32(color)
         if d:
             dx, dy = light
-            shadow = np.clip(np.roll(ink, (dy * d, dx * d), axis=(0, 1)) - ink, 0, 1)[..., None]
-            lit = np.clip(np.roll(ink, (-dy * d, -dx * d), axis=(0, 1)) - ink, 0, 1)[..., None]
-            image *= 1 - 0.45 * shadow
-            image += 0.35 * lit * (255 - image)
-        image += ink[..., None] * (np.float32(color) - image)
+            shadow = np.maximum(np.roll(ink, (dy * d, dx * d), axis=(0, 1)) - ink, 0)
+            lit = np.maximum(np.roll(ink, (-dy * d, -dx * d), axis=(0, 1)) - ink, 0)
+            paint += (np.float32(0.35 * 255) * lit * keep)[..., None]
+            keep *= 1 - np.float32(0.45) * shadow - np.float32(0.35) * lit
+        image *= keep[..., None]
+        image += paint
 
     def border(self, layer: np.ndarray, inset_mm: float, width_mm: float, radius_mm: float):
         """Draw a rounded frame line ``inset_mm`` inside the plate edge into ``layer``."""
@@ -125,6 +130,10 @@ class Canvas:
         self.disc(cx_mm, cy_mm, r_mm * 1.15, tuple(0.4 * c for c in metal))
         self.disc(cx_mm, cy_mm, r_mm, metal)
         self.disc(cx_mm - r_mm * 0.25, cy_mm - r_mm * 0.25, r_mm * 0.45, tuple(min(255.0, c * 1.25) for c in metal))
+
+    def finish(self, rng: np.random.Generator, grain: float = 3.0):
+        """The fine grain of retroreflective sheeting (light and gloss come with the capture)."""
+        self.image += np.float32(rng.uniform(0.5, 1.0) * grain) * normals(rng, (self.height, self.width, 1))
 
     def to_uint8(self) -> np.ndarray:
         return np.clip(self.image + 0.5, 0, 255).astype(np.uint8)

@@ -53,9 +53,9 @@ class Conditions:
 
 def _base(rng) -> Conditions:
     return Conditions(
-        yaw=float(np.clip(rng.normal(0, 10), -25, 25)),
-        pitch=float(np.clip(rng.normal(0, 7), -20, 20)),
-        roll=float(np.clip(rng.normal(0, 3), -8, 8)),
+        yaw=float(np.clip(rng.normal(0, 8), -25, 25)),
+        pitch=float(np.clip(rng.normal(0, 6), -20, 20)),
+        roll=float(np.clip(rng.normal(0, 2.5), -8, 8)),
         distance=float(rng.uniform(3, 10)),
         scale=float(rng.uniform(0.8, 1.25)),
         gain=float(rng.uniform(0.7, 1.3)),
@@ -115,8 +115,8 @@ def _weather(rng) -> Conditions:
 def _blur(rng) -> Conditions:
     c = _base(rng)
     if rng.random() < 0.6:
-        return replace(c, motion=float(rng.uniform(0.1, 0.3)), defocus=float(rng.uniform(0, 0.03)))
-    return replace(c, defocus=float(rng.uniform(0.05, 0.12)))
+        return replace(c, motion=float(rng.uniform(0.08, 0.25)), defocus=float(rng.uniform(0, 0.02)))
+    return replace(c, defocus=float(rng.uniform(0.03, 0.08)))
 
 
 def _challenge(rng) -> Conditions:
@@ -150,7 +150,7 @@ SPLITS: dict[str, Callable[[np.random.Generator], Conditions]] = {
     "challenge": _challenge,
     "blur": _blur,
 }
-MIX_BASE_SHARE = 0.4  # the rest is spread evenly over the hard splits
+MIX_BASE_SHARE = 0.5  # the rest is spread evenly over the hard splits
 
 
 def check_split(split: str) -> str:

@@ -22,8 +22,8 @@ from .vehicle import body_texture, draw_vehicle
 
 # Width in pixels of the plate in the captured frame before resizing to the output,
 # at conditions.scale 1 (fn far/near multiplies it).
-NOMINAL_PLATE_WIDTH = (70.0, 240.0)
-MARGIN = (-0.03, 0.12)  # detector box margin per side, in plate widths / heights
+NOMINAL_PLATE_WIDTH = (70.0, 200.0)
+MARGIN = (-0.02, 0.08)  # detector box margin per side, in plate widths / heights
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,12 +37,12 @@ class CropSample:
     conditions: Conditions
 
 
-_PPM_STEPS = (0.3, 0.45, 0.65, 1.0)
+_PPM_STEPS = (0.2, 0.3, 0.45, 0.65, 1.0)
 
 
 def face_ppm(plate_width_px: float, plate_width_mm: float = 440.0) -> float:
-    """A plate-face resolution a little above the captured size, from a few steps (glyph caches stay small)."""
-    wanted = 1.2 * plate_width_px / plate_width_mm
+    """A plate-face resolution at least the captured size, from a few steps (glyph caches stay small)."""
+    wanted = plate_width_px / plate_width_mm
     return next((p for p in _PPM_STEPS if p >= wanted), _PPM_STEPS[-1])
 
 
@@ -71,7 +71,7 @@ def render_crop(
     x0, y0, x1, y1 = quad_box(quad)
     bw, bh = x1 - x0, y1 - y0
     left, right = rng.uniform(*margin, 2) * bw
-    top, bottom = rng.uniform(*margin, 2) * bh * 1.5
+    top, bottom = rng.uniform(*margin, 2) * bh
     wx0, wy0 = int(np.floor(x0 - left)), int(np.floor(y0 - top))
     ww = max(8, int(np.ceil(x1 + right)) - wx0)
     wh = max(4, int(np.ceil(y1 + bottom)) - wy0)
@@ -79,7 +79,7 @@ def render_crop(
 
     window = np.zeros((wh, ww, 3), np.float32)
     matrix = plate_homography(plate.size, quad)
-    draw_vehicle(window, matrix, plate.size_mm, plate.ppm, rng)
+    draw_vehicle(window, matrix, plate.size_mm, plate.ppm, rng, region, near_only=True)
     window = body_texture(window, rng)
     face = degrade.dirt(plate.image.astype(np.float32), rng, c.dirt)
     warp_into(window, face, plate.alpha, quad)

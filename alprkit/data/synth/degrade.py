@@ -31,9 +31,13 @@ def smooth_field(shape: tuple[int, int], rng: np.random.Generator, cells: int = 
 def exposure(image, rng, gain: float, gamma: float = 1.0, cast: float = 0.0):
     """Global brightness (``gain``), contrast curve (``gamma``) and a white-balance cast of size ``cast``."""
     tint = (1.0 + rng.normal(0, cast, 3)).astype(np.float32)
-    out = np.clip(image * (np.float32(gain) * tint), 0, None)
+    out = image * (np.float32(gain) * tint)
+    np.maximum(out, 0, out=out)
     if gamma != 1.0:
-        out = 255.0 * cv2.pow(np.minimum(out, 255.0) * np.float32(1 / 255), gamma)
+        np.minimum(out, 255.0, out=out)
+        out *= np.float32(1 / 255)
+        out = cv2.pow(out, gamma)
+        out *= np.float32(255)
     return out
 
 
@@ -58,8 +62,7 @@ def shadow(image, rng, darkness: float):
     angles = np.sort(rng.uniform(0, 2 * np.pi, n))
     pts = np.stack([cx + radius * np.cos(angles) * rng.uniform(0.5, 1.0, n), cy + radius * np.sin(angles) * rng.uniform(0.5, 1.0, n)], 1)
     cv2.fillPoly(mask, [pts.astype(np.int32)], 1.0)
-    soft = max(1, int(0.03 * max(h, w))) | 1
-    mask = cv2.GaussianBlur(mask, (soft * 2 + 1, soft * 2 + 1), 0)
+    mask = gaussian_blur(mask, 0.015 * max(h, w))
     return image * (1 - darkness * mask)[..., None]
 
 
@@ -111,21 +114,29 @@ def defocus(image, radius: float):
 
 
 def gaussian_blur(image, sigma: float):
-    return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0.2 else image
+    """Gaussian blur; wide ones run on a shrunk copy (a soft mask or shadow loses nothing)."""
+    if sigma <= 0.2:
+        return image
+    if sigma <= 4:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    k = sigma / 2
+    small = cv2.resize(image, (max(1, round(w / k)), max(1, round(h / k))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 @lru_cache(maxsize=1)
 def _normal_bank() -> np.ndarray:
     # Drawing fresh normals costs more than the rest of a crop's degradations; a random
     # window into a fixed bank is as good for pixel noise and stays seed-deterministic.
-    return np.random.default_rng(0x5EED).standard_normal(1 << 21, dtype=np.float32)
+    return np.random.default_rng(0x5EED).standard_normal(1 << 22, dtype=np.float32)
 
 
 def normals(rng, shape) -> np.ndarray:
     """Standard normal noise of ``shape`` (float32) cut from the bank at a random offset."""
     bank = _normal_bank()
     n = int(np.prod(shape))
-    if n > len(bank) // 2:
+    if n > len(bank):
         return rng.standard_normal(shape, dtype=np.float32)
     start = int(rng.integers(0, len(bank) - n))
     return bank[start : start + n].reshape(shape)
@@ -233,7 +244,7 @@ def snow(image, rng, amount: float):
     """Falling snow: soft white flakes of several sizes, and a brighter, flatter scene."""
     h, w = image.shape[:2]
     flakes = np.zeros((h, w), np.float32)
-    scale = max(h, w) / 300
+    scale = max(h, w) / 600
     for _ in range(int(amount * h * w / 250) + 1):
         r = max(1, int(rng.exponential(1.2) * scale))
         cv2.circle(flakes, (int(rng.uniform(0, w)), int(rng.uniform(0, h))), r, float(rng.uniform(0.4, 1.0)), -1, cv2.LINE_AA)

@@ -4,8 +4,9 @@ The only font is the Noto Sans CJK variable font of the ``manimgx-fonts-cjk``
 dependency (face 2 is Simplified Chinese; its Latin glyphs are Source Sans), so
 nothing is downloaded at run time. Plate typefaces are narrow and tall; stretching
 the glyph to the plate's character cell gets their proportions, and the weight axis
-gives the stroke widths of different plate fonts. OpenCV's Hershey stroke fonts add
-a second, uniform-stroke Latin design (close to DIN-style plate fonts).
+gives the stroke widths of different plate fonts. OpenCV's built-in font (the
+``FONT_HERSHEY_*`` faces: stroke fonts in OpenCV 4, an embedded sans in OpenCV 5)
+adds a second Latin design.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _SIMPLIFIED_CHINESE_FACE = 2
 _CANONICAL_HEIGHT = 128  # glyphs are cached at this ink height, then resized to cells
 
 # Plate-font designs: ("noto", weight) or ("hershey", cv2 font id and stroke thickness).
-NOTO_WEIGHTS = (600, 700, 800, 900)
+NOTO_WEIGHTS = (500, 600, 700, 800, 900)
 HERSHEY_STYLES = {"hershey_simplex": (cv2.FONT_HERSHEY_SIMPLEX, 14), "hershey_duplex": (cv2.FONT_HERSHEY_DUPLEX, 13)}
 STYLES = tuple(f"noto{w}" for w in NOTO_WEIGHTS) + tuple(HERSHEY_STYLES)
 

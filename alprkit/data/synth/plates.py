@@ -241,7 +241,7 @@ US_COUNTIES = ("DAVIDSON", "JACKSON", "MONONA", "LINN", "POLK", "SHELBY", "KNOX"
 US_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 _US_INKS = ((20, 30, 95), (15, 15, 20), (150, 25, 35), (20, 80, 45), (95, 20, 35), (30, 60, 160))
-_US_FONTS = {"noto600": 2, "noto700": 3, "noto800": 2, "noto900": 1, "hershey_simplex": 2, "hershey_duplex": 1}
+_US_FONTS = {"noto500": 2, "noto600": 3, "noto700": 2, "noto800": 1, "hershey_simplex": 2, "hershey_duplex": 1}
 
 
 def _us_background(canvas: Canvas, rng) -> tuple[bool, RGB]:
@@ -298,11 +298,11 @@ def _draw_us(canvas_for, groups, rng):
     state = US_STATES[int(rng.integers(len(US_STATES)))]
     state = state.upper() if rng.random() < 0.5 else state
     shear = rng.uniform(0.15, 0.35) if rng.random() < 0.3 else 0.0
-    print_text(canvas, state, 152.5 + rng.normal(0, 6), rng.uniform(17, 24), rng.uniform(12, 20), rng.uniform(120, 210),
+    print_text(canvas, state, 152.5 + rng.normal(0, 6), rng.uniform(18, 24), rng.uniform(15, 24), rng.uniform(150, 240),
                title_ink, int(rng.choice([600, 700, 800, 900])), shear)  # fmt: skip
     footer = US_SLOGANS[int(rng.integers(len(US_SLOGANS)))] if rng.random() < 0.75 else US_COUNTIES[int(rng.integers(10))]
     if rng.random() < 0.85:
-        print_text(canvas, footer, 152.5, rng.uniform(135, 142), rng.uniform(7, 11), 200, title_ink if rng.random() < 0.5 else ink, 700)
+        print_text(canvas, footer, 152.5, rng.uniform(134, 141), rng.uniform(8, 12), 220, title_ink if rng.random() < 0.5 else ink, 700)
     for corner_x in (12.0, 268.0):
         if rng.random() < 0.45:
             _sticker(canvas, corner_x + rng.normal(0, 2), rng.uniform(8, 14) if rng.random() < 0.7 else 118.0, rng)
@@ -449,9 +449,9 @@ def _layouts() -> dict[str, Layout]:
     from functools import partial
 
     table = [
-        Layout("cn_blue", "cn", 0.8, _CN_BLUE_TEXT, partial(_draw_cn, "blue")),
-        Layout("cn_green", "cn", 0.12, _CN_GREEN_TEXT, partial(_draw_cn, "green")),
-        Layout("cn_yellow", "cn", 0.08, _CN_BLUE_TEXT, partial(_draw_cn, "yellow")),
+        Layout("cn_blue", "cn", 0.85, _CN_BLUE_TEXT, partial(_draw_cn, "blue")),
+        Layout("cn_green", "cn", 0.1, _CN_GREEN_TEXT, partial(_draw_cn, "green")),
+        Layout("cn_yellow", "cn", 0.05, _CN_BLUE_TEXT, partial(_draw_cn, "yellow")),
         Layout("us", "us", 1.0, _US_TEXT, _draw_us),
         Layout("br_old", "br", 0.7, TextSpec((("[A-Z]{3} [0-9]{4}", 1.0),)), _draw_br_old),
         Layout("br_mercosul", "br", 0.3, TextSpec((("[A-Z]{3}[0-9][A-Z][0-9]{2}", 1.0),)), _draw_br_mercosul),
@@ -509,6 +509,7 @@ def render_plate(
             REGIONS[region].check_label(text, "synthetic plate text")
             chosen, groups = max(candidates, key=lambda c: c.weight), (text,)
     canvas, boxes = chosen.draw(lambda w, h, color, corner: Canvas(w, h, ppm, color, corner), groups, rng)
+    canvas.finish(rng)
     return RenderedPlate(
         image=canvas.to_uint8(),
         alpha=canvas.alpha,

@@ -76,7 +76,7 @@ def render_track(
         width = start_width * (end_width / start_width) ** t  # perspective: growth speeds up
         centre = start + (end - start) * t + rng.normal(0, 1.5, 2)
         fc = _frame_conditions(replace(c, yaw=yaw0 + (yaw1 - yaw0) * t), t, rng)
-        quad = np.clip(posed(plate, fc, width) + centre, 1, [w - 1, h - 1])
+        quad = _shifted_inside(posed(plate, fc, width) + centre, size)
         image = background.copy()
         matrix = plate_homography(plate.size, quad)
         draw_vehicle(image, matrix, plate.size_mm, plate.ppm, np.random.default_rng(vehicle_seed), region)
@@ -88,6 +88,13 @@ def render_track(
         vehicle = (max(0.0, centre[0] - side * s), max(0.0, centre[1] - up * s), min(w, centre[0] + side * s), min(h, centre[1] + down * s))
         label = PlateLabel(text=plate.text, box=quad_box(quad), corners=as_corners(quad), region=plate.region, extra={"chars": chars, "layout": plate.layout})
         yield TrackFrame(degrade.to_uint8(image), label, vehicle, fc, int(np.clip(fc.jpeg, 60, 95)))
+
+
+def _shifted_inside(quad: np.ndarray, size, margin: float = 2.0) -> np.ndarray:
+    """``quad`` moved (not reshaped) so that it lies inside the frame."""
+    low = np.array([margin, margin]) - quad.min(0)
+    high = np.array(size, float) - margin - quad.max(0)
+    return quad + np.clip(0, low, high) if np.all(low <= high) else quad + low
 
 
 def _box_corners(box) -> np.ndarray:

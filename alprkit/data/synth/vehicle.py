@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from . import fonts
-from .degrade import smooth_field
+from .degrade import gaussian_blur, smooth_field
 from .text import distractor_text
 
 PAINTS = (
@@ -36,10 +36,11 @@ def paint_color(rng) -> np.ndarray:
 
 def _project(matrix: np.ndarray, pts_mm: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """Plate-plane millimetres to image pixels; None when a point falls behind the camera."""
-    pts = np.column_stack([pts_mm * px_per_mm, np.ones(len(pts_mm))]) @ matrix.T
-    if np.any(pts[:, 2] <= 1e-3 * np.abs(pts[:, 2]).max()):
+    xy = pts_mm * px_per_mm
+    depth = xy @ matrix[2, :2] + matrix[2, 2]
+    if np.any(depth <= 1e-3 * np.abs(depth).max()):
         return None
-    return pts[:, :2] / pts[:, 2:3]
+    return (xy @ matrix[:2, :2].T + matrix[:2, 2]) / depth[:, None]
 
 
 def _rect(x0, y0, x1, y1, n=1):
@@ -48,6 +49,17 @@ def _rect(x0, y0, x1, y1, n=1):
     xs = np.concatenate([x0 + (x1 - x0) * t, np.full(n, x1), x1 - (x1 - x0) * t, np.full(n, x0)])
     ys = np.concatenate([np.full(n, y0), y0 + (y1 - y0) * t, np.full(n, y1), y1 - (y1 - y0) * t])
     return np.column_stack([xs, ys])
+
+
+# Unit quarter circles for the corners TL, TR, BR, BL, in drawing order.
+_ARCS = [np.column_stack([np.cos(a), np.sin(a)]) for a in np.radians(np.linspace(0, 90, 6)[None] + [[180], [270], [0], [90]])]
+
+
+def _rounded(x0, y0, x1, y1, r_top, r_bottom=0.0):
+    """A rectangle with rounded top (and optionally bottom) corners, as a polygon."""
+    centres = ((x0 + r_top, y0 + r_top), (x1 - r_top, y0 + r_top), (x1 - r_bottom, y1 - r_bottom), (x0 + r_bottom, y1 - r_bottom))
+    radii = (r_top, r_top, r_bottom, r_bottom)
+    return np.vstack([arc * r + c for arc, r, c in zip(_ARCS, radii, centres)])
 
 
 class PlanePainter:
@@ -59,10 +71,32 @@ class PlanePainter:
     def poly(self, pts_mm, color):
         pts = _project(self.matrix, np.asarray(pts_mm, np.float64), self.px_per_mm)
         if pts is not None:
-            cv2.fillPoly(self.image, [np.round(pts * 16).astype(np.int32)], [float(c) for c in color], cv2.LINE_AA, shift=4)
+            poly = [np.round(pts * 16).astype(np.int32)]
+            cv2.fillPoly(self.image, poly, [float(c) for c in color], cv2.LINE_AA, shift=4)
 
     def rect(self, x0, y0, x1, y1, color):
         self.poly(_rect(x0, y0, x1, y1, 2), color)
+
+    def shade(self, pts_mm, amount: float, soft_mm: float = 0.0):
+        """Darken (``amount`` > 0) or lighten (< 0) inside a polygon, its edge blurred over ``soft_mm``."""
+        pts = _project(self.matrix, np.asarray(pts_mm, np.float64), self.px_per_mm)
+        if pts is None:
+            return
+        soft = soft_mm * self.px_per_mm * abs(np.linalg.det(self.matrix[:2, :2])) ** 0.5 / max(1e-9, abs(self.matrix[2, 2]))
+        pad = int(2 * soft) + 2
+        h, w = self.image.shape[:2]
+        x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - pad, 0)
+        x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + pad, [w, h])
+        if x1 <= x0 or y1 <= y0:
+            return
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.fillPoly(mask, [np.round((pts - [x0, y0]) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+        mask = gaussian_blur(mask, soft)
+        region = self.image[y0:y1, x0:x1]
+        if amount > 0:
+            region *= (1 - amount * mask)[..., None]
+        else:
+            region += (-amount * mask)[..., None] * (255 - region)
 
     def text(self, text: str, cx, cy, height, color):
         """A line of print centred at (cx, cy) mm, ``height`` mm tall, warped with the plane."""
@@ -91,13 +125,20 @@ EXTENT_MM = (900.0, 900.0, 520.0)
 
 
 def draw_vehicle(
-    image: np.ndarray, matrix: np.ndarray, plate_mm: tuple[float, float], px_per_mm: float, rng, region: str = "cn"
+    image: np.ndarray,
+    matrix: np.ndarray,
+    plate_mm: tuple[float, float],
+    px_per_mm: float,
+    rng,
+    region: str = "cn",
+    near_only: bool = False,
 ) -> None:
     """Draw a car front or rear around a plate on the float32 ``image`` in place.
 
     ``matrix`` takes plate-face pixels (origin at the plate's top-left corner) to
     image pixels; ``px_per_mm`` is the plate face's resolution. Rear windows may
     carry stickers with text in ``region``'s script (distractors for detectors).
+    ``near_only`` skips what a crop around the plate never shows (wheels, shadow, roof).
     """
     pw, ph = plate_mm
     centre = np.array([[1, 0, pw / 2 * px_per_mm], [0, 1, ph / 2 * px_per_mm], [0, 0, 1]])
@@ -108,34 +149,46 @@ def draw_vehicle(
     ground = rng.uniform(380, 520)  # plate centre to the ground, mm
     half = rng.uniform(820, 900)  # half the body width
     top = -rng.uniform(700, 900)
-
-    paint.poly([[-half, ground - 180], [-half, top + 250], [-half + 120, top], [half - 120, top], [half, top + 250], [half, ground - 180]], body)
-    for side in (-1, 1):  # wheels peeking out below the body
-        paint.poly(_rect(side * (half - 380), ground - 260, side * (half - 60), ground, 2), (18, 18, 20))
     bumper_top, bumper_bottom = -rng.uniform(120, 220), rng.uniform(200, 320)
-    paint.rect(-half, bumper_top, half, bumper_bottom, shade(rng.uniform(0.8, 0.95)))
+
+    if not near_only:
+        paint.shade(_rect(-half - 150, ground - 150, half + 150, ground + 60, 2), 0.7, 60)  # shadow on the ground
+        for side in (-1, 1):  # wheels peeking out below the body
+            wx0, wx1 = sorted((side * (half - 380), side * (half - 60)))
+            paint.poly(_rounded(wx0, ground - 300, wx1, ground, 60, 60), (18, 18, 20))
+    paint.poly(_rounded(-half, top, half, ground - 170, 260, 60), body)
+    if not near_only:
+        paint.shade(_rect(-half, top, half, top + 250, 2), -rng.uniform(0.05, 0.25), 80)  # sky reflected on top
+        paint.shade(_rect(-half, bumper_bottom - 60, half, ground - 170, 2), rng.uniform(0.2, 0.4), 40)
+    paint.poly(_rounded(-half - 10, bumper_top, half + 10, bumper_bottom, 40, 60), shade(rng.uniform(0.8, 0.95)))
     if rng.random() < 0.5:  # black plastic lower bumper
-        paint.rect(-half, bumper_bottom - rng.uniform(60, 140), half, bumper_bottom, (30, 30, 32))
-    paint.rect(-half, bumper_top - 8, half, bumper_top, shade(1.15))  # a lit edge
+        paint.poly(_rounded(-half, bumper_bottom - rng.uniform(60, 140), half, bumper_bottom, 20, 40), (30, 30, 32))
+    paint.shade(_rect(-half, bumper_top, half, bumper_top + 25, 2), 0.35, 15)  # the crease under the bumper lip
 
     if rear:
-        paint.poly([[-half + 200, top + 300], [-half + 300, top + 40], [half - 300, top + 40], [half - 200, top + 300]], (35, 40, 48))
+        window = [[-half + 200, top + 300], [-half + 300, top + 40], [half - 300, top + 40], [half - 200, top + 300]]
+        paint.poly(window, (35, 40, 48))
+        paint.shade(window, -rng.uniform(0.05, 0.3), 30)  # reflections
         if rng.random() < 0.3:
-            paint.text(distractor_text(rng, region), rng.uniform(-300, 300), top + rng.uniform(100, 200), rng.uniform(40, 70), rng.uniform(150, 255, 3))
+            paint.text(distractor_text(rng, region), rng.uniform(-300, 300), top + rng.uniform(100, 200),
+                       rng.uniform(40, 70), rng.uniform(150, 255, 3))
         for side in (-1, 1):
             lx0, lx1 = sorted((side * (half - 30), side * (half - rng.uniform(250, 420))))
-            paint.rect(lx0, bumper_top - rng.uniform(250, 380), lx1, bumper_top - 40, (170, 20, 25))
+            ly0 = bumper_top - rng.uniform(250, 380)
+            paint.poly(_rounded(lx0, ly0, lx1, bumper_top - 40, 40, 20), (170, 20, 25))
+            paint.shade(_rect(lx0, ly0, lx1, ly0 + 40), -0.3, 10)
         if rng.random() < 0.4:
-            paint.text(badge(rng), rng.uniform(-400, 400), bumper_top - 150, 45, shade(0.5) if body.mean() > 100 else (200, 200, 200))
+            paint.text(badge(rng), rng.uniform(-400, 400), bumper_top - 150, 45,
+                       shade(0.5) if body.mean() > 100 else (200, 200, 200))
     else:
         grille = (25, 25, 28) if rng.random() < 0.7 else shade(0.6)
         gy0 = bumper_top - rng.uniform(150, 260)
-        paint.rect(-half * 0.55, gy0, half * 0.55, bumper_top - 10, grille)
+        paint.poly(_rounded(-half * 0.55, gy0, half * 0.55, bumper_top - 10, 40, 40), grille)
         for y in np.arange(gy0 + 25, bumper_top - 20, 35):
             paint.rect(-half * 0.53, y, half * 0.53, y + 8, shade(0.9) if rng.random() < 0.5 else (60, 60, 62))
         for side in (-1, 1):
             lx0, lx1 = sorted((side * (half - 40), side * (half * 0.58)))
-            paint.rect(lx0, gy0 - 20, lx1, gy0 + rng.uniform(90, 150), (225, 228, 230))
+            paint.poly(_rounded(lx0, gy0 - 20, lx1, gy0 + rng.uniform(90, 150), 40, 40), (225, 228, 230))
 
     # The plate's mount: a recess or a plastic frame a little larger than the plate.
     mx, my = pw / 2 + rng.uniform(5, 40), ph / 2 + rng.uniform(5, 35)
