@@ -29,8 +29,9 @@ class BatchReport:
     def fail(self, item, reason: str):
         self.failures.append((str(item), reason))
 
-    def finish(self, item: str = "item", stream=sys.stderr) -> int:
+    def finish(self, item: str = "item", stream=None) -> int:
         """Print the summary and the bad items; the exit status says whether any failed."""
+        stream = stream or sys.stderr
         print(f"alprkit: {self.processed} {item}s read, {self.plates} plates, {len(self.failures)} failed",
               file=stream)
         for name, reason in self.failures:

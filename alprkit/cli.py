@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     try:
         module = importlib.import_module(f"alprkit.commands.{command}")
         if command == "plugins":
-            return module.main(words)
+            return module.main(rest)
         from .config import compose
 
         cfg = compose(command, overrides)

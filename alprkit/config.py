@@ -24,7 +24,8 @@ def compose(command: str, overrides=()) -> DictConfig:
     from hydra import initialize_config_module
 
     plugin_set = plugins.default_plugins()
-    _store_registered_components(plugin_set.registry, ["pkg://alprkit.conf", *plugin_set.config_sources])
+    sources = ["pkg://alprkit.conf", *plugin_set.config_sources]
+    _store_registered_components(plugin_set.registry, sources)
     overrides = list(overrides)
     if plugin_set.config_sources:
         overrides.append(f"hydra.searchpath=[{','.join(plugin_set.config_sources)}]")
@@ -32,7 +33,23 @@ def compose(command: str, overrides=()) -> DictConfig:
         with initialize_config_module("alprkit.conf", version_base=None):
             return hydra_compose(config_name=command, overrides=overrides)
     except Exception as exc:  # Hydra raises several unrelated types for user mistakes
-        raise ConfigError(_one_line(exc)) from None
+        raise ConfigError(_one_line(exc, lambda group: _group_options(group, sources, plugin_set.registry))) from None
+
+
+def config_int(cfg, key: str, minimum: int | None = None):
+    """``cfg[key]`` as an int (None stays None); a wrong value is a ConfigError naming the key."""
+    value = cfg.get(key)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+        if number != float(value):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{key} must be >= {minimum}, got {number}")
+    return number
 
 
 def component_params(node) -> tuple[str, dict]:
@@ -59,37 +76,53 @@ def _store_registered_components(registry, sources):
 
     store = ConfigStore.instance()
     for group in COMPONENT_GROUPS:
-        for name in registry.names(group):
-            if (group, name) in _stored or _has_yaml(sources, f"{group}/{name}.yaml"):
-                continue
-            node = {name: {"name": name}} if group == "postfilter" else {"name": name}
-            store.store(group=group, name=name, node=node)
-            _stored.add((group, name))
+        for component in registry.components(group):
+            for option in (component.name, *component.aliases):
+                if (group, option) in _stored or _has_yaml(sources, f"{group}/{option}.yaml"):
+                    continue
+                node = {"name": component.name}
+                store.store(group=group, name=option, node={option: node} if group == "postfilter" else node)
+                _stored.add((group, option))
 
 
-def _has_yaml(sources, relative) -> bool:
+def _source_dirs(sources):
     from importlib.resources import files
     from pathlib import Path
 
     for source in sources:
         scheme, _, location = source.partition("://")
-        try:
-            if scheme == "pkg" and files(location).joinpath(relative).is_file():
-                return True
-        except ModuleNotFoundError:
-            continue
-        if scheme == "file" and (Path(location) / relative).is_file():
-            return True
-    return False
+        if scheme == "file":
+            yield Path(location)
+        elif scheme == "pkg":
+            try:
+                yield files(location)
+            except ModuleNotFoundError:
+                continue
 
 
-def _one_line(exc) -> str:
+def _has_yaml(sources, relative) -> bool:
+    return any(folder.joinpath(relative).is_file() for folder in _source_dirs(sources))
+
+
+def _group_options(group, sources, registry) -> list[str]:
+    """Every option of a config group: YAML files in any source, and registered components."""
+    options = set()
+    for folder in _source_dirs(sources):
+        path = folder.joinpath(group)
+        if path.is_dir():
+            options.update(p.name[: -len(".yaml")] for p in path.iterdir() if p.name.endswith(".yaml"))
+    if group in COMPONENT_GROUPS:
+        for component in registry.components(group):
+            options.update((component.name, *component.aliases))
+    return sorted(options)
+
+
+def _one_line(exc, group_options) -> str:
     text = str(exc).strip()
-    missing = re.search(r"Could not find '([^/']+)/([^']+)'", text)
+    missing = re.search(r"Could not (?:find|load) '([^/']+)/([^']+)'", text)
     if missing:
         group, option = missing.groups()
-        options = re.findall(r"^\t(\S+)$", text, flags=re.M)
-        return f"unknown {group} {option!r} (available: {', '.join(sorted(set(options))) or 'none'})"
+        return f"unknown {group} {option!r} (available: {', '.join(group_options(group)) or 'none'})"
     key = re.search(r"Could not override '([^']+)'", text)
     if key:
         return f"unknown config key {key.group(1)!r} (prefix it with '+' to add a new key)"

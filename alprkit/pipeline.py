@@ -23,14 +23,15 @@ def build_component(kind, node, registry=None):
     component = registry.get(kind, name)  # unknown names list the available ones
     try:
         return registry.create(kind, name, **params)
-    except TypeError as exc:
-        if "unexpected keyword argument" in str(exc) or "required" in str(exc):
-            raise ConfigError(f"{kind} {component.name!r}: {_arg_message(exc)}") from None
-        raise
+    except (TypeError, ValueError) as exc:
+        # A factory handed a wrong or wrongly typed parameter; name the component and what it was given.
+        given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        raise ConfigError(f"{kind} {component.name!r} ({given}): {_arg_message(exc)}") from None
 
 
 def _arg_message(exc):
-    return str(exc).split(")", 1)[-1].strip() or str(exc)
+    text = str(exc)
+    return text.split(")", 1)[-1].strip() if "keyword argument" in text or "required" in text else text
 
 
 @dataclass

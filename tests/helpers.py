@@ -29,16 +29,14 @@ CN_PLATES = ("皖A12345", "京B67890", "沪C2468K", "粤D13579", "苏E97531", "�
 # -- running alprkit ---------------------------------------------------------------------
 
 
-def plugin_env(plugins=None, pythonpath=None) -> dict:
-    """The environment for a subprocess: ALPRKIT_PLUGINS only when asked, PYTHONPATH prepended.
+def plugin_env(pythonpath=None) -> dict:
+    """The environment for a subprocess: every installed plugin (no ALPRKIT_PLUGINS), PYTHONPATH prepended.
 
     Torch gets one thread: on shared test machines its thread pool makes one-crop
     batches several times slower.
     """
     env = {k: v for k, v in os.environ.items() if k != ENV_PLUGINS}
     env["OMP_NUM_THREADS"] = "1"
-    if plugins is not None:
-        env[ENV_PLUGINS] = plugins
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
@@ -156,7 +154,7 @@ def write_bad_images(folder) -> dict[str, str]:
     (folder / "notes.png").write_text("these are notes, not a picture\n")
     write_rgb(folder / "tiny.png", np.zeros((4, 4, 3), np.uint8))
     return {
-        "unreadable.png": "error" if os.geteuid() == 0 else "permission denied",  # EIO: "Input/output error"
+        "unreadable.png": "input/output error" if os.geteuid() == 0 else "permission denied",
         "truncated.jpg": "truncated",
         "empty.jpg": "empty file",
         "notes.png": "not an image",
@@ -200,10 +198,10 @@ def scores_for_path(path, alphabet, p=0.9, blank=0, region=None) -> CharScores:
     return CharScores(probs, tuple(alphabet), blank=blank, region=region)
 
 
-def observation(frame, box, pixels=None) -> PlateObservation:
+def observation(frame, box) -> PlateObservation:
+    """A plate seen at ``box`` in ``frame`` (with a blank crop: tracking and selection never look at it)."""
     detection = Detection(box=tuple(float(v) for v in box), score=0.9)
-    crop = Crop(pixels if pixels is not None else np.zeros((24, 94, 3), np.uint8), detection)
-    return PlateObservation(frame, detection, crop)
+    return PlateObservation(frame, detection, Crop(np.zeros((24, 94, 3), np.uint8), detection))
 
 
 class FakeRecognizer:
@@ -224,7 +222,7 @@ class FakeRecognizer:
         self.calls += 1
         return [scores_for_path(list(c.pixels[0, :, 0]), self.alphabet, p=0.95, region=self.region) for c in crops]
 
-    def encode(self, text, steps=94) -> np.ndarray:
+    def encode(self, text) -> np.ndarray:
         """Crop pixels this recognizer reads as ``text`` (characters separated by blanks)."""
         path = []
         for char in text:

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import yaml
-from omegaconf import OmegaConf
 from helpers import assert_one_line_error, run_alprkit, write_rgb
+from omegaconf import OmegaConf
 
 from alprkit import plugins
 from alprkit.errors import ConfigError
@@ -59,9 +59,6 @@ def test_unknown_parameter_names_the_component_and_key(image):
     assert_one_line_error(result.returncode, result.stderr, "rectifier 'identity'", "marginn")
 
 
-@pytest.mark.xfail(strict=True, reason="a value of the wrong type reaches the factory: int('abc') / float('abc') / "
-                   "'0 <= str' raise ValueError or TypeError, which build_component does not turn into a ConfigError, "
-                   "so the user gets a traceback")
 @pytest.mark.parametrize("kind, node", [
     ("decoder", {"name": "greedy", "top_n": "abc"}),
     ("decoder", {"name": "beam", "prune": "abc"}),
@@ -116,8 +113,6 @@ def test_plugins_json_word():
     check_json_listing(result.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main drops every '--' argument but --cfg, so 'plugins --json' never "
-                   "reaches commands/plugins.py and prints the text listing")
 def test_plugins_json_flag():
     result = run_alprkit("plugins", "--json", script=True)
     assert result.returncode == 0

@@ -134,15 +134,23 @@ def test_every_registered_component_is_selectable(group):
         assert [node.name for node in selected_nodes(cfg, group)] == [name]
 
 
+@pytest.mark.parametrize("group, alias", [(group, alias) for group in COMPONENT_GROUPS
+                                          for component in plugins.registry().components(group)
+                                          for alias in component.aliases])
+def test_every_alias_is_selectable(group, alias):
+    compose("run", [override(group, alias)])
+
+
 def test_postfilter_chain_keeps_its_order():
     cfg = compose("run", ["postfilter=[template,charset,passthrough]"])
     assert [node.name for node in postfilter_nodes(cfg)] == ["template", "charset", "passthrough"]
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    (["decoder=nope"], "unknown decoder 'nope' (available: beam, greedy"),
+    (["decoder=nope"], "unknown decoder 'nope' (available: beam, beam_ctc, greedy, greedy_ctc"),
     (["nosuchkey=1"], "unknown config key 'nosuchkey'"),
     (["decoder.beam_widht=3"], "decoder.beam_widht"),
+    (["postfilter=[template,nope]"], "unknown postfilter 'nope' (available: charset, "),
 ])
 def test_composition_mistakes_are_one_line_config_errors(overrides, fragment):
     with pytest.raises(ConfigError) as error:

@@ -66,8 +66,6 @@ def test_eval_split_keeps_the_plates_of_the_chosen_folds(crops, capsys):
     assert metrics["n"] == expected
 
 
-@pytest.mark.xfail(strict=True, reason="eval.yaml documents split={folds: 2, keep: 1}, but commands/eval.py calls "
-                   "OmegaConf.to_object on the int, which raises ValueError (a traceback); only a list works")
 def test_eval_split_with_one_fold_as_documented(crops, capsys):
     _, _, metrics, _ = run_eval(capsys, f"data={crops}", "split={folds:2,keep:0}")
     assert metrics["n"] == sum(text_fold(text, 2) == 0 for text in CN_PLATES)
@@ -78,8 +76,6 @@ def test_eval_limit(crops, capsys):
     assert metrics["n"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="eval: int(cfg.limit) on limit=abc raises ValueError, a traceback instead of "
-                   "a one-line error naming 'limit'")
 def test_eval_bad_limit_is_a_one_line_error(crops, capsys):
     status, out, err = cli(capsys, *EVAL, f"data={crops}", "limit=abc")
     assert status == 2 and "limit" in err

@@ -61,7 +61,8 @@ def test_synth_command_writes_a_loadable_folder_and_a_preview(tmp_path, capsys):
     cfg = compose("synth", [f"out={sheet}", "regions={us: 1.0}", "splits=[base,weather]", "preview.crops=2",
                             "preview.scenes=1"])
     assert synth_main(cfg, ["preview"]) == 0
-    assert read_image(sheet).pixels.shape[0] > 2 * 72
+    pixels = read_image(sheet).pixels
+    assert pixels.shape[1] >= 2 * 160 and pixels.shape[0] > 2 * 80 + 128  # two split columns: 2 crops, a scene
 
 
 @pytest.mark.parametrize("args,message", [

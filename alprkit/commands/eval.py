@@ -13,6 +13,7 @@ import sys
 from omegaconf import OmegaConf
 
 from ..atomic import atomic_write
+from ..config import config_int
 from ..data.formats import detect_format, load_dataset
 from ..data.splits import select_folds
 from ..evaluate import evaluate
@@ -30,12 +31,15 @@ def main(cfg, words) -> int:
     fmt = cfg.format or detect_format(cfg.data)
     dataset = load_dataset(cfg.data, format=fmt, strict=False)
     if cfg.split:
-        dataset.samples = select_folds(dataset.samples, int(cfg.split.folds), OmegaConf.to_object(cfg.split.keep))
-    if cfg.limit:
-        dataset.samples = dataset.samples[: int(cfg.limit)]
+        keep = cfg.split.keep
+        keep = OmegaConf.to_object(keep) if OmegaConf.is_list(keep) else config_int(cfg.split, "keep", 0)
+        dataset.samples = select_folds(dataset.samples, config_int(cfg.split, "folds", 2), keep)
+    limit = config_int(cfg, "limit", minimum=1)
+    if limit:
+        dataset.samples = dataset.samples[:limit]
     pipeline = Pipeline.from_config(cfg)
     fold = OmegaConf.to_container(cfg.fold) if cfg.fold else None
-    result = evaluate(pipeline, dataset, warmup=int(cfg.warmup), iou_threshold=float(cfg.iou), fold=fold,
+    result = evaluate(pipeline, dataset, warmup=config_int(cfg, "warmup", 0), iou_threshold=float(cfg.iou), fold=fold,
                       show_progress=cfg.progress)
     metrics = {"pipeline": pipeline.name, "data": str(cfg.data), "format": fmt, **result.metrics,
                "label_problems": len(dataset.problems)}

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..batch import BatchReport, progress
+from ..config import config_int
 from ..errors import InputError
 from ..imageio import imwrite_atomic, list_images, read_image
 from ..pipeline import Pipeline
@@ -58,11 +59,12 @@ def _run_images(pipeline, paths, output, report, progress_bar, single=False):
 
 
 def _run_video(pipeline, source, cfg, output, report):
+    step = config_int(cfg.video, "step", minimum=1)
     info = video_info(source)
-    total = info.frame_count // max(cfg.video.step, 1) if info.frame_count else None
+    total = info.frame_count // step if info.frame_count else None
 
     def frames():
-        for item in progress(iter_video(source, step=cfg.video.step), desc="frames", total=total,
+        for item in progress(iter_video(source, step=step), desc="frames", total=total,
                              enabled=cfg.progress):
             if isinstance(item, BadFrame):
                 report.fail(f"{source}#frame={item.index}", item.reason)

@@ -24,6 +24,14 @@ from ..weights import save_weights
 
 
 def main(cfg, words) -> int:
+    if cfg.get("detector"):
+        from ..train.detection import train_detector
+
+        return train_detector(cfg)
+    return train_recognizer(cfg)
+
+
+def train_recognizer(cfg) -> int:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
@@ -49,6 +57,8 @@ def main(cfg, words) -> int:
                         Augment() if t.augment else None, seed=int(t.seed))
     val_items = validation_items(list(cfg.dataset.get("val") or []), size, limit=t.get("val_limit"))
 
+    if t.compile:
+        network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
     module = RecognitionModule(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
                                grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay)
     checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,

@@ -29,6 +29,7 @@ class Conditions:
     gain: float = 1.0
     gamma: float = 1.0
     cast: float = 0.03
+    veil: float = 0.0  # 0..1 veiling glare: haze over the lens that flattens contrast
     uneven: float = 0.0
     shadow: float = 0.0
     night: float = 0.0  # 0..1 darkness of a night capture
@@ -61,10 +62,11 @@ def _base(rng) -> Conditions:
         gain=float(rng.uniform(0.7, 1.3)),
         gamma=float(rng.uniform(0.85, 1.2)),
         cast=float(rng.uniform(0.0, 0.06)),
+        veil=float(rng.uniform(0, 0.3)),
         uneven=float(rng.uniform(0, 0.25)),
         shadow=float(rng.uniform(0.2, 0.5)) if rng.random() < 0.1 else 0.0,
-        motion=float(rng.uniform(0, 0.05)),
-        defocus=float(rng.uniform(0, 0.025)),
+        motion=float(rng.uniform(0, 0.035)),
+        defocus=float(rng.uniform(0, 0.02)),
         noise=float(rng.uniform(0.5, 4)),
         jpeg=int(rng.integers(60, 96)),
         dirt=float(rng.uniform(0, 0.35)) if rng.random() < 0.3 else 0.0,
@@ -178,6 +180,8 @@ def apply_conditions(image: np.ndarray, c: Conditions, rng: np.random.Generator,
     if c.shadow > 0:
         image = degrade.shadow(image, rng, c.shadow)
     image = degrade.exposure(image, rng, c.gain, c.gamma, c.cast)
+    if c.veil > 0:
+        image = degrade.veil(image, c.veil)
     if c.night > 0:
         image = degrade.night(image, rng, c.night)
     if c.fog > 0:

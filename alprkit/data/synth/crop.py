@@ -20,9 +20,9 @@ from .geometry import as_corners, plate_homography, posed_quad, quad_box, quad_h
 from .plates import RenderedPlate, render_plate
 from .vehicle import body_texture, draw_vehicle
 
-# Width in pixels of the plate in the captured frame before resizing to the output,
-# at conditions.scale 1 (fn far/near multiplies it).
-NOMINAL_PLATE_WIDTH = (70.0, 200.0)
+# Width of the plate in the captured frame, in output widths, at conditions.scale 1 (fn
+# far/near multiplies it): crops are mostly shrunk from a larger capture, as a detector's are.
+CAPTURE_WIDTH = (0.75, 2.2)
 MARGIN = (-0.02, 0.08)  # detector box margin per side, in plate widths / heights
 
 
@@ -35,15 +35,6 @@ class CropSample:
     corners: Corners  # the plate's corners in the crop (may lie outside it where the box clipped)
     char_quads: tuple[Corners, ...]  # each character's box corners, in the crop
     conditions: Conditions
-
-
-_PPM_STEPS = (0.2, 0.3, 0.45, 0.65, 1.0)
-
-
-def face_ppm(plate_width_px: float, plate_width_mm: float = 440.0) -> float:
-    """A plate-face resolution at least the captured size, from a few steps (glyph caches stay small)."""
-    wanted = plate_width_px / plate_width_mm
-    return next((p for p in _PPM_STEPS if p >= wanted), _PPM_STEPS[-1])
 
 
 def posed(plate: RenderedPlate, c: Conditions, width_px: float) -> np.ndarray:
@@ -64,8 +55,8 @@ def render_crop(
 ) -> CropSample:
     """One recognition crop of ``size`` (w, h) for a random or given ``text``."""
     c = conditions if conditions is not None else sample_conditions(split, rng)
-    width_px = float(np.clip(rng.uniform(*NOMINAL_PLATE_WIDTH) * c.scale, 24, 700))
-    plate = render_plate(rng, region, text, layout, face_ppm(width_px))
+    width_px = float(np.clip(rng.uniform(*CAPTURE_WIDTH) * size[0] * c.scale, 24, 700))
+    plate = render_plate(rng, region, text, layout, width_px=width_px)
     quad = posed(plate, c, width_px)
 
     x0, y0, x1, y1 = quad_box(quad)

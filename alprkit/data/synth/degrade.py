@@ -41,6 +41,12 @@ def exposure(image, rng, gain: float, gamma: float = 1.0, cast: float = 0.0):
     return out
 
 
+def veil(image, amount: float):
+    """Veiling glare: light scattered in the lens lifts the image towards its own mean colour."""
+    mean = image.reshape(-1, 3).mean(axis=0)
+    return image * np.float32(1 - amount) + (mean * amount).astype(np.float32)
+
+
 def uneven_light(image, rng, amount: float):
     """A brightness ramp across the image in a random direction (``amount`` 0..1 of the gain range)."""
     h, w = image.shape[:2]

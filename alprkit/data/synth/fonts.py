@@ -96,7 +96,9 @@ def fitted_glyph(char: str, style: str, width: int, height: int) -> np.ndarray:
     ink = glyph(char, style)
     if not char.isascii():
         # Hanzi fill their cell in both directions.
-        return cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA)
+        cell = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA)
+        cell.flags.writeable = False
+        return cell
     aspect = ink.shape[1] / ink.shape[0]
     stretch = width / (height * _reference_aspect()[style])
     ink_width = int(np.clip(round(height * aspect * stretch), 1, width))

@@ -55,7 +55,9 @@ class Layout:
     region: str
     weight: float  # share among the region's layouts
     text: TextSpec
-    draw: Callable  # draw(canvas_factory, groups, rng) -> (Canvas, char boxes)
+    size_mm: tuple[float, float]  # the physical plate, width x height
+    corner_mm: float  # radius of its rounded corners
+    draw: Callable  # draw(canvas, groups, rng) -> char boxes: paints the whole face
 
     @property
     def patterns(self) -> tuple[re.Pattern, ...]:
@@ -118,14 +120,20 @@ def draw_row(canvas: Canvas, layer: np.ndarray, groups, row: Row, style: str, rn
     cells, _ = row_cells(groups, row)
     boxes = []
     jitter = 0.012 * row.height  # stamping is not perfectly even
+    height = max(2, canvas.px(_on_grid(row.height)))
     for char, (x, w) in zip("".join(groups), cells):
         x0 = canvas.px(x + rng.normal(0, jitter))
         y0 = canvas.px(row.y + rng.normal(0, jitter))
-        mask = fonts.fitted_glyph(char, style, max(2, canvas.px(w)), max(2, canvas.px(row.height)))
+        mask = fonts.fitted_glyph(char, style, max(2, canvas.px(_on_grid(w))), height)
         paint_max(layer, mask / np.float32(255), x0, y0)
         ys, xs = np.nonzero(mask)
         boxes.append((float(x0 + xs.min()), float(y0 + ys.min()), float(x0 + xs.max() + 1), float(y0 + ys.max() + 1)))
     return tuple(boxes)
+
+
+def _on_grid(mm: float, step: float = 2.0) -> float:
+    """Sizes snapped to a coarse grid, so that glyph and text caches see few distinct sizes."""
+    return step * round(mm / step)
 
 
 def _light(rng) -> tuple[int, int]:
@@ -134,7 +142,8 @@ def _light(rng) -> tuple[int, int]:
 
 def print_text(canvas: Canvas, text: str, cx_mm, cy_mm, h_mm, max_w_mm, color: RGB, weight=700, shear=0.0):
     """Small print centred at (cx, cy): state names, slogans, city bands."""
-    mask = fonts.fitted_text(text, weight, max(2, canvas.px(max_w_mm)), max(2, canvas.px(h_mm)))
+    width, height = canvas.px(_on_grid(max_w_mm, 20.0)), canvas.px(_on_grid(h_mm))
+    mask = fonts.fitted_text(text, weight, max(2, width), max(2, height))
     if shear:
         mask = _sheared(mask, shear)
     canvas.paint(mask, canvas.px(cx_mm) - mask.shape[1] // 2, canvas.px(cy_mm) - mask.shape[0] // 2, color)
@@ -171,8 +180,10 @@ _CN_FONTS = {"noto700": 2, "noto800": 3, "noto900": 2, "noto600": 1, "hershey_si
 
 def _cn_colors(kind: str, rng):
     if kind == "blue":
-        bg = (rng.uniform(5, 45), rng.uniform(50, 115), rng.uniform(165, 240))
-        return bg, None, _jitter((240, 242, 245), rng, 6), "white"
+        bg = (rng.uniform(0, 35), rng.uniform(40, 110), rng.uniform(165, 245))
+        # Reflective white ink picks up some of the blue around it.
+        ink = np.float32((240, 242, 245)) + rng.uniform(0, 0.2) * (np.float32(bg) - np.float32((240, 242, 245)))
+        return bg, None, _jitter(ink, rng, 6), "white"
     if kind == "yellow":
         bg = (rng.uniform(215, 250), rng.uniform(165, 205), rng.uniform(0, 40))
         return bg, None, _jitter((25, 25, 25), rng, 6), "black"
@@ -181,13 +192,11 @@ def _cn_colors(kind: str, rng):
     return top, bottom, _jitter((20, 25, 20), rng, 6), "black"
 
 
-def _draw_cn(kind: str, canvas_for, groups, rng):
+def _draw_cn(kind: str, canvas: Canvas, groups, rng):
     eight = sum(len(g) for g in groups) == 8
     width = 480.0 if eight else 440.0
     top, bottom, ink, _ = _cn_colors(kind, rng)
-    canvas = canvas_for(width, 140.0, top, 4.0)
-    if bottom is not None:
-        canvas.fill(0, 0, width, 140, top, bottom)
+    canvas.fill(0, 0, width, 140, top, bottom)
     layer = canvas.layer()
     if kind == "green":
         border = canvas.layer()
@@ -203,7 +212,7 @@ def _draw_cn(kind: str, canvas_for, groups, rng):
     for x in (width * 0.25, width * 0.75):
         if rng.random() < 0.8:
             canvas.rivet(x + rng.normal(0, 4), 12.0 + rng.normal(0, 1.5), rng.uniform(3.0, 4.5), rng)
-    return canvas, boxes
+    return boxes
 
 
 _CN_BLUE_TEXT = TextSpec(
@@ -257,9 +266,9 @@ def _us_background(canvas: Canvas, rng) -> tuple[bool, RGB]:
         return dark, accent
     canvas.fill(0, 0, w, h, white)
     if kind == "sky":
-        canvas.fill(0, 0, w, h * 0.6, _jitter((150, 195, 235), rng, 15), white)
+        canvas.fill(0, 0, w, h * 0.6, _jitter((110, 170, 235), rng, 20), white)
     elif kind == "sunset":
-        canvas.fill(0, h * 0.35, w, h * 0.65, white, _jitter((235, 150, 110), rng, 20))
+        canvas.fill(0, h * 0.35, w, h * 0.65, white, _jitter((240, 130, 80), rng, 25))
     elif kind == "stripe":
         canvas.fill(0, h * 0.82, w, h * 0.18, accent)
     elif kind == "landscape":
@@ -276,7 +285,7 @@ def _hills(canvas: Canvas, rng):
         poly = np.array([[0, h]] + [[x, y] for x, y in zip(xs, ys)] + [[w, h]], np.int32)
         mask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(mask, [poly], 255, cv2.LINE_AA)
-        canvas.paint(mask, 0, 0, _jitter((150, 180, 200), rng, 40), opacity=rng.uniform(0.2, 0.45))
+        canvas.paint(mask, 0, 0, _jitter((120, 170, 200), rng, 50), opacity=rng.uniform(0.25, 0.6))
     if rng.random() < 0.4:
         canvas.disc(rng.uniform(30, 270), rng.uniform(30, 70), rng.uniform(12, 25), _jitter((240, 200, 120), rng, 20))
 
@@ -289,8 +298,7 @@ def _sticker(canvas: Canvas, x_mm, y_mm, rng):
     print_text(canvas, label, x_mm + w / 2, y_mm + h / 2, h * 0.55, w * 0.85, (20, 20, 20) if sum(color) > 400 else (250, 250, 250), 800)
 
 
-def _draw_us(canvas_for, groups, rng):
-    canvas = canvas_for(305.0, 152.0, (240, 240, 236), rng.uniform(5, 10))
+def _draw_us(canvas: Canvas, groups, rng):
     dark, accent = _us_background(canvas, rng)
     ink = _jitter((235, 200, 60) if dark else _US_INKS[int(rng.integers(len(_US_INKS)))], rng, 10)
     title_ink = _jitter((240, 240, 240), rng, 5) if dark else (accent if rng.random() < 0.6 else ink)
@@ -320,7 +328,7 @@ def _draw_us(canvas_for, groups, rng):
     for x in (63.5, 241.5):
         for y in (14.0, 138.0) if rng.random() < 0.5 else (14.0,):
             canvas.rivet(x, y, rng.uniform(3, 4.5), rng)
-    return canvas, boxes
+    return boxes
 
 
 _US_TEXT = TextSpec(
@@ -351,11 +359,11 @@ BR_CITIES = (
 _BR_FONTS = {"noto800": 2, "noto900": 3, "noto700": 1, "hershey_simplex": 1, "hershey_duplex": 1}
 
 
-def _draw_br_old(canvas_for, groups, rng):
+def _draw_br_old(canvas: Canvas, groups, rng):
     commercial = rng.random() < 0.06  # red taxi / commercial plates, white characters
     bg = _jitter((170, 35, 35), rng) if commercial else tuple(np.clip(rng.uniform(150, 215) + rng.normal(0, 4, 3), 0, 255))
     ink = _jitter((240, 240, 240), rng, 5) if commercial else _jitter((25, 25, 28), rng, 6)
-    canvas = canvas_for(400.0, 130.0, bg, 5.0)
+    canvas.fill(0, 0, 400, 130, bg)
     print_text(canvas, BR_CITIES[int(rng.integers(len(BR_CITIES)))], 200, 14.0, rng.uniform(9, 13), 230, ink, 700)
     layer = canvas.layer()
     canvas.border(layer, rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0), 6.0)
@@ -367,11 +375,11 @@ def _draw_br_old(canvas_for, groups, rng):
     for x in (80.0, 320.0):
         if rng.random() < 0.6:
             canvas.rivet(x, 12.0, rng.uniform(3, 4), rng)
-    return canvas, boxes
+    return boxes
 
 
-def _draw_br_mercosul(canvas_for, groups, rng):
-    canvas = canvas_for(400.0, 130.0, _jitter((243, 243, 240), rng, 5), 6.0)
+def _draw_br_mercosul(canvas: Canvas, groups, rng):
+    canvas.fill(0, 0, 400, 130, _jitter((243, 243, 240), rng, 5))
     band = _jitter((10, 55, 150), rng, 10)
     canvas.fill(0, 0, 400, 28, band)
     print_text(canvas, "BRASIL", 200, 14, 12.5, 120, (245, 245, 245), 800)
@@ -385,7 +393,7 @@ def _draw_br_mercosul(canvas_for, groups, rng):
     row = Row(12, 388, rng.uniform(40, 46), rng.uniform(60, 68), 44.0, 4.0, 4.0)
     boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_FONTS), rng)
     canvas.apply_layer(layer, _jitter((20, 20, 22), rng, 5), rng.uniform(0.0, 1.5) * canvas.ppm, _light(rng))
-    return canvas, boxes
+    return boxes
 
 
 # --- Europe ----------------------------------------------------------------------------------
@@ -406,9 +414,9 @@ def _eu_band(canvas: Canvas, code: str, rng):
     print_text(canvas, code, 21, 82, 22, 34, (245, 245, 245), 700)
 
 
-def _draw_eu(country: EuCountry, canvas_for, groups, rng):
+def _draw_eu(country: EuCountry, canvas: Canvas, groups, rng):
     bg = _jitter((245, 200, 30), rng, 8) if country.yellow else _jitter((242, 242, 240), rng, 5)
-    canvas = canvas_for(520.0, 110.0, bg, 5.0)
+    canvas.fill(0, 0, 520, 110, bg)
     ink = _jitter((18, 18, 20), rng, 5)
     _eu_band(canvas, country.code, rng)
     layer = canvas.layer()
@@ -429,7 +437,7 @@ def _draw_eu(country: EuCountry, canvas_for, groups, rng):
         elif kind == "seals":  # German registration and inspection seals, stacked
             canvas.disc(x, cy - 10, 8, _jitter((200, 150, 60), rng, 40))
             canvas.disc(x, cy + 10, 8, _jitter((150, 150, 150), rng, 20))
-    return canvas, boxes
+    return boxes
 
 
 _EU_COUNTRIES = {
@@ -448,15 +456,16 @@ _EU_COUNTRIES = {
 def _layouts() -> dict[str, Layout]:
     from functools import partial
 
+    cn, br = (440.0, 140.0), (400.0, 130.0)
     table = [
-        Layout("cn_blue", "cn", 0.85, _CN_BLUE_TEXT, partial(_draw_cn, "blue")),
-        Layout("cn_green", "cn", 0.1, _CN_GREEN_TEXT, partial(_draw_cn, "green")),
-        Layout("cn_yellow", "cn", 0.05, _CN_BLUE_TEXT, partial(_draw_cn, "yellow")),
-        Layout("us", "us", 1.0, _US_TEXT, _draw_us),
-        Layout("br_old", "br", 0.7, TextSpec((("[A-Z]{3} [0-9]{4}", 1.0),)), _draw_br_old),
-        Layout("br_mercosul", "br", 0.3, TextSpec((("[A-Z]{3}[0-9][A-Z][0-9]{2}", 1.0),)), _draw_br_mercosul),
+        Layout("cn_blue", "cn", 0.85, _CN_BLUE_TEXT, cn, 4.0, partial(_draw_cn, "blue")),
+        Layout("cn_green", "cn", 0.1, _CN_GREEN_TEXT, (480.0, 140.0), 4.0, partial(_draw_cn, "green")),
+        Layout("cn_yellow", "cn", 0.05, _CN_BLUE_TEXT, cn, 4.0, partial(_draw_cn, "yellow")),
+        Layout("us", "us", 1.0, _US_TEXT, (305.0, 152.0), 7.0, _draw_us),
+        Layout("br_old", "br", 0.7, TextSpec((("[A-Z]{3} [0-9]{4}", 1.0),)), br, 5.0, _draw_br_old),
+        Layout("br_mercosul", "br", 0.3, TextSpec((("[A-Z]{3}[0-9][A-Z][0-9]{2}", 1.0),)), br, 6.0, _draw_br_mercosul),
     ]
-    table += [Layout(name, "eu", w, spec, partial(_draw_eu, c)) for name, (c, spec, w) in _EU_COUNTRIES.items()]
+    table += [Layout(name, "eu", w, spec, (520.0, 110.0), 5.0, partial(_draw_eu, c)) for name, (c, spec, w) in _EU_COUNTRIES.items()]
     return {layout.name: layout for layout in table}
 
 
@@ -477,19 +486,30 @@ def get_layout(name: str) -> Layout:
         raise ConfigError(f"unknown plate layout {name!r} (layouts: {', '.join(LAYOUTS)})") from None
 
 
+_PPM_STEPS = (0.2, 0.3, 0.45, 0.65, 1.0)
+
+
+def face_ppm(width_px: float, width_mm: float) -> float:
+    """A face resolution of at least ``width_px`` across, from a few steps (glyph caches stay small)."""
+    wanted = width_px / width_mm
+    return next((p for p in _PPM_STEPS if p >= wanted), _PPM_STEPS[-1])
+
+
 def render_plate(
     rng: np.random.Generator,
     region: str = "cn",
     text: Optional[str] = None,
     layout: Optional[str] = None,
-    ppm: float = DEFAULT_PPM,
+    ppm: Optional[float] = None,
+    width_px: Optional[float] = None,
 ) -> RenderedPlate:
     """Draw one plate of ``region`` (or of the named ``layout``), with ``text`` or a random string.
 
     A given ``text`` picks among the region's layouts whose templates fit it (an
     8-character Chinese string gets a green new-energy plate); text that no
     template fits is drawn as one group on the region's main layout, after a
-    charset check.
+    charset check. The face is drawn at ``ppm`` pixels per mm, or sharp enough to
+    be shown ``width_px`` wide, or at 1 px per mm.
     """
     if layout is not None:
         chosen = get_layout(layout)
@@ -508,7 +528,10 @@ def render_plate(
         else:
             REGIONS[region].check_label(text, "synthetic plate text")
             chosen, groups = max(candidates, key=lambda c: c.weight), (text,)
-    canvas, boxes = chosen.draw(lambda w, h, color, corner: Canvas(w, h, ppm, color, corner), groups, rng)
+    if ppm is None:
+        ppm = face_ppm(width_px, chosen.size_mm[0]) if width_px else DEFAULT_PPM
+    canvas = Canvas(*chosen.size_mm, ppm, (0, 0, 0), chosen.corner_mm)
+    boxes = chosen.draw(canvas, groups, rng)
     canvas.finish(rng)
     return RenderedPlate(
         image=canvas.to_uint8(),

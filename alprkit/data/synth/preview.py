@@ -1,4 +1,4 @@
-"""Contact sheets: a row of crops and scenes per split, a block per region, to check realism by eye."""
+"""Contact sheets: a column per split with crops above and scenes below, a block per region."""
 
 from __future__ import annotations
 
@@ -14,46 +14,46 @@ from .scenes import render_scene
 
 # Crop sizes that show each region's plate shape (the recognizer's input size may differ).
 PREVIEW_CROP = {"cn": (94, 24), "us": (120, 60), "br": (120, 40), "eu": (136, 30)}
-CELL_H = 72
-LABEL_W = 90
+COLUMN_W = 160
+SCENE_H = 128
 GAP = 4
-BACKGROUND = (255, 255, 255)
+TITLE_H = 24
+HEADER_H = 20
 
 
-def _fit(image: np.ndarray, height: int) -> np.ndarray:
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` scaled to fit a width x height box, centred on white."""
     h, w = image.shape[:2]
-    return cv2.resize(image, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA if h > height else cv2.INTER_NEAREST)
+    scale = min(width / w, height / h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST)
+    cell = np.full((height, width, 3), 255, np.uint8)
+    y, x = (height - size[1]) // 2, (width - size[0]) // 2
+    cell[y : y + size[1], x : x + size[0]] = small
+    return cell
 
 
-def _row(images: Sequence[np.ndarray]) -> np.ndarray:
-    cells = [_fit(im, CELL_H) for im in images]
-    width = sum(c.shape[1] for c in cells) + GAP * (len(cells) - 1)
-    row = np.full((CELL_H, width, 3), BACKGROUND, np.uint8)
-    x = 0
-    for c in cells:
-        row[:, x : x + c.shape[1]] = c
-        x += c.shape[1] + GAP
-    return row
-
-
-def contact_sheet(region: str, splits: Sequence[str], seed: int = 0, crops: int = 6, scenes: int = 2) -> np.ndarray:
-    """One region's sheet: per split, ``crops`` recognition crops then ``scenes`` full scenes."""
-    rows = []
+def contact_sheet(region: str, splits: Sequence[str], seed: int = 0, crops: int = 3, scenes: int = 1) -> np.ndarray:
+    """One region's sheet: per split a column of ``crops`` recognition crops over ``scenes`` scenes."""
+    cw, ch = PREVIEW_CROP[region]
+    crop_h = round(COLUMN_W * ch / cw)
+    column_h = crops * (crop_h + GAP) + scenes * (SCENE_H + GAP)
+    sheet = np.full((TITLE_H + HEADER_H + column_h, len(splits) * (COLUMN_W + GAP), 3), 255, np.uint8)
     for s, split in enumerate(splits):
-        items = [render_crop(np.random.default_rng([seed, s, i]), region, size=PREVIEW_CROP[region], split=split).image for i in range(crops)]
-        items += [render_scene(np.random.default_rng([seed, s, 1000 + i]), region, split=split, max_plates=2).image for i in range(scenes)]
-        rows.append((split, _row(items)))
-    width = LABEL_W + max(r.shape[1] for _, r in rows)
-    title_h = 28
-    sheet = np.full((title_h + len(rows) * (CELL_H + GAP), width, 3), BACKGROUND, np.uint8)
-    for i, (_, row) in enumerate(rows):
-        y = title_h + i * (CELL_H + GAP)
-        sheet[y : y + CELL_H, LABEL_W : LABEL_W + row.shape[1]] = row
+        x, y = s * (COLUMN_W + GAP), TITLE_H + HEADER_H
+        for i in range(crops):
+            crop = render_crop(np.random.default_rng([seed, s, i]), region, size=(cw, ch), split=split).image
+            sheet[y : y + crop_h, x : x + COLUMN_W] = _fit(crop, COLUMN_W, crop_h)
+            y += crop_h + GAP
+        for i in range(scenes):
+            scene = render_scene(np.random.default_rng([seed, s, 1000 + i]), region, split=split, max_plates=2).image
+            sheet[y : y + SCENE_H, x : x + COLUMN_W] = _fit(scene, COLUMN_W, SCENE_H)
+            y += SCENE_H + GAP
     canvas = Image.fromarray(sheet)
     draw = ImageDraw.Draw(canvas)
-    draw.text((6, 4), f"alprkit synth: region {region}, seed {seed}", font=fonts.noto(16, 700), fill=(0, 0, 0))
-    for i, (split, _) in enumerate(rows):
-        draw.text((6, title_h + i * (CELL_H + GAP) + CELL_H // 2 - 9), split, font=fonts.noto(15, 600), fill=(0, 0, 0))
+    draw.text((4, 2), f"alprkit synth preview: region {region}, seed {seed}", font=fonts.noto(15, 700), fill=(0, 0, 0))
+    for s, split in enumerate(splits):
+        draw.text((s * (COLUMN_W + GAP) + 4, TITLE_H), split, font=fonts.noto(14, 600), fill=(0, 0, 0))
     return np.asarray(canvas)
 
 

@@ -17,7 +17,7 @@ from ..dataset import PlateLabel
 from . import degrade
 from .background import street
 from .conditions import Conditions, apply_conditions, sample_conditions
-from .crop import face_ppm, posed
+from .crop import posed
 from .geometry import as_corners, plate_homography, quad_box, quad_height, warp_into
 from .plates import render_plate
 from .text import weighted_choice
@@ -49,12 +49,12 @@ def pick_region(regions: Mapping[str, float] | str, rng) -> str:
     return weighted_choice(names, [float(regions[n]) for n in names], rng)
 
 
-def _placement(rng, size, main: bool):
-    """A plate centre: the main car stands in the middle of the view, others anywhere."""
+def _placement(rng, size, horizon: float, main: bool):
+    """A plate centre below the horizon: the main car in the middle of the view, others anywhere."""
     w, h = size
     if main:
-        return np.array([rng.uniform(0.25, 0.75) * w, rng.uniform(0.35, 0.75) * h])
-    return np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.3, 0.9) * h])
+        return np.array([rng.uniform(0.25, 0.75) * w, rng.uniform(max(0.35, horizon), 0.75) * h])
+    return np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(max(0.3, horizon + 0.05), 0.9) * h])
 
 
 def _vehicle_extent(centre, width_px, plate_mm_width) -> tuple[float, float, float, float]:
@@ -99,7 +99,8 @@ def render_scene(
         probs = np.array(EXTRA_PLATES[:max_plates])
         count = 1 + int(rng.choice(len(probs), p=probs / probs.sum()))
 
-    image = street(rng, size[0], size[1], region)
+    horizon = rng.uniform(0.15, 0.5)
+    image = street(rng, size[0], size[1], region, horizon)
     low, high = PLATE_WIDTHS[region]
     scale_to_fit = min(1.0, size[0] / SCENE_SIZES[region][0])
     widths = sorted((float(np.clip(rng.uniform(low, high) * c.scale * scale_to_fit, MIN_PLATE_WIDTH, size[0] * 0.8)) for _ in range(count)), reverse=True)
@@ -108,11 +109,11 @@ def render_scene(
     placed: list[tuple] = []  # (quad, plate, vehicle extent)
     for i, width_px in enumerate(widths):
         text = texts[i] if texts is not None else None
-        plate = render_plate(rng, region, text, ppm=face_ppm(width_px))
+        plate = render_plate(rng, region, text, width_px=width_px)
         pose = c if i == 0 else replace(c, yaw=c.yaw + rng.normal(0, 10), roll=c.roll + rng.normal(0, 3))
         centred = posed(plate, pose, width_px)
         for _attempt in range(30):
-            centre = _placement(rng, size, i == 0)
+            centre = _placement(rng, size, horizon, i == 0)
             quad = centred + centre
             if _inside(quad, size) and not any(_overlaps(quad_box(quad), extent) for _, _, extent in placed):
                 placed.append((quad, plate, _vehicle_extent(centre, width_px, plate.size_mm[0])))

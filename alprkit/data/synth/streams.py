@@ -13,19 +13,22 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
+from ...errors import ConfigError
 from ..regions import get_region
 from .conditions import check_split
 from .crop import MARGIN, render_crop
 from .scenes import pick_region, render_scene
 
 
-def _check_regions(regions: Mapping[str, float]) -> dict:
+def _check_regions(regions: Optional[Mapping[str, float]]) -> dict:
+    if regions is None:
+        return {"cn": 1.0}
     if not regions:
-        from ...errors import ConfigError
-
         raise ConfigError("regions is empty: give at least one region with a share, e.g. {'cn': 1.0}")
-    for name in regions:
+    for name, share in regions.items():
         get_region(name)
+        if not float(share) > 0:
+            raise ConfigError(f"regions: the share of {name!r} must be > 0, got {share!r}")
     return {k: float(v) for k, v in regions.items()}
 
 
@@ -57,12 +60,12 @@ class _Stream(IterableDataset):
 class SyntheticCrops(_Stream):
     """Recognition crops: dicts ``{"image": uint8 (h, w, 3), "text": str, "region": str}``.
 
-    ``regions`` maps region codes to shares; ``size`` is (w, h); ``split`` picks the
+    ``regions`` maps region codes to shares (default ``{"cn": 1.0}``); ``size`` is (w, h); ``split`` picks the
     capture conditions (``mix`` covers all CCPD-like splits); ``margin`` is the
     detector-box margin range per side in plate sizes (negative clips the plate).
     """
 
-    def __init__(self, regions: Mapping[str, float] = {"cn": 1.0}, size=(94, 24), seed: int = 0,
+    def __init__(self, regions: Optional[Mapping[str, float]] = None, size=(94, 24), seed: int = 0,
                  split: str = "mix", margin=MARGIN, length: Optional[int] = None):  # fmt: skip
         super().__init__(seed, length)
         self.regions = _check_regions(regions)
@@ -81,7 +84,7 @@ class SyntheticCrops(_Stream):
 class SyntheticScenes(_Stream):
     """Detection scenes: dicts ``{"image": uint8 (h, w, 3), "plates": tuple[PlateLabel, ...], "region": str}``."""
 
-    def __init__(self, regions: Mapping[str, float] = {"cn": 1.0}, size=None, seed: int = 0, split: str = "mix",
+    def __init__(self, regions: Optional[Mapping[str, float]] = None, size=None, seed: int = 0, split: str = "mix",
                  max_plates: int = 3, compress: bool = True, length: Optional[int] = None):  # fmt: skip
         super().__init__(seed, length)
         self.regions = _check_regions(regions)

@@ -16,7 +16,7 @@ from ..dataset import PlateLabel
 from . import degrade
 from .background import street
 from .conditions import Conditions, apply_conditions, sample_conditions
-from .crop import face_ppm, posed
+from .crop import posed
 from .geometry import as_corners, plate_homography, quad_box, quad_height, transform_points, warp_into
 from .plates import render_plate
 from .scenes import PLATE_WIDTHS
@@ -63,11 +63,12 @@ def render_track(
     fit = min(1.0, w / 1280)
     start_width = float(np.clip(rng.uniform(low * 0.5, low), 24, w * 0.3)) * fit
     end_width = float(np.clip(rng.uniform(low, high) * c.scale, start_width * 1.2, w * 0.45)) * fit
-    plate = render_plate(rng, region, text, ppm=face_ppm(end_width, 400.0))
-    start = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(0.25, 0.45) * h])
+    plate = render_plate(rng, region, text, width_px=end_width)
+    horizon = rng.uniform(0.15, 0.3)
+    start = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(horizon + 0.05, 0.45) * h])
     end = np.array([np.clip(start[0] + rng.normal(0, 0.15) * w, 0.2 * w, 0.8 * w), rng.uniform(0.6, 0.8) * h])
     yaw0, yaw1 = c.yaw, c.yaw + rng.normal(0, 8)
-    background = street(rng, w, h, region)
+    background = street(rng, w, h, region, horizon)
     vehicle_seed = int(rng.integers(2**63))  # the same car in every frame
     face = degrade.dirt(plate.image.astype(np.float32), rng, c.dirt)
 

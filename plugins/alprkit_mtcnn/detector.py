@@ -1,0 +1,252 @@
+"""The MTCNN plate detector: P-Net over an image pyramid, then O-Net on 24x94 crops (seed 003).
+
+P-Net proposes windows at every pyramid level; the largest level is chosen so that a
+plate ``min_plate_height`` pixels tall fills the 12-pixel window height. O-Net then
+rescores each proposal, refines its box and regresses the four plate corners.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from alprkit.backends import BACKENDS, OnnxBackend, TorchBackend, cache_dir, make_backend, network_fingerprint
+from alprkit.errors import ConfigError
+from alprkit.geometry import box_quad, warp_quad
+from alprkit.types import Detection, Frame
+from alprkit.weights import load_weights
+
+from .models import ONET_SIZE, PNET_STRIDE, PNET_WINDOW, ONet, PNet
+
+ARCHITECTURE = "mtcnn"
+
+
+class MtcnnNetworks(nn.Module):
+    """P-Net and O-Net under one state dict (``pnet.*``, ``onet.*``)."""
+
+    def __init__(self, pnet: dict | None = None, onet: dict | None = None):
+        super().__init__()
+        self.options = {"pnet": dict(pnet or {}), "onet": dict(onet or {})}
+        self.pnet = PNet(**self.options["pnet"])
+        self.onet = ONet(**self.options["onet"])
+
+
+def pyramid_scales(width: int, height: int, min_plate_height: float, factor: float = 0.709) -> list[float]:
+    """Scales from the one mapping ``min_plate_height`` onto the window height down to the smallest
+    level that still holds one window."""
+    win_w, win_h = PNET_WINDOW
+    scales, scale = [], win_h / float(min_plate_height)
+    while round(width * scale) >= win_w and round(height * scale) >= win_h:
+        scales.append(scale)
+        scale *= factor
+    return scales
+
+
+def calibrate(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Apply (dx1, dy1, dx2, dy2) offsets given in units of each box's width and height."""
+    size = np.concatenate([boxes[:, 2:4] - boxes[:, 0:2]] * 2, axis=1)
+    return boxes + offsets * size
+
+
+def box_offsets(boxes: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The offsets :func:`calibrate` needs to turn ``boxes`` into ``targets``."""
+    size = np.concatenate([boxes[:, 2:4] - boxes[:, 0:2]] * 2, axis=1)
+    return (targets - boxes) / size
+
+
+def corner_offsets(boxes: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Corners (n, 4, 2) as fractions of each box: (x - x1) / w, (y - y1) / h, flattened to (n, 8)."""
+    size = (boxes[:, 2:4] - boxes[:, 0:2])[:, None, :]
+    return ((corners - boxes[:, None, 0:2]) / size).reshape(len(boxes), 8)
+
+
+def corners_from_offsets(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    size = (boxes[:, 2:4] - boxes[:, 0:2])[:, None, :]
+    return boxes[:, None, 0:2] + offsets.reshape(len(boxes), 4, 2) * size
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices kept by non-maximum suppression, best score first."""
+    from torchvision.ops import nms as torch_nms
+
+    if not len(boxes):
+        return np.zeros(0, dtype=np.int64)
+    return torch_nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), threshold).numpy()
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def export_fully_convolutional(network, path, opset: int = 17, example_size=(120, 48)) -> Path:
+    """ONNX with free batch, height and width: one file serves every pyramid level."""
+    from alprkit.atomic import atomic_write
+
+    w, h = example_size
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    axes = {0: "batch", 2: "height", 3: "width"}
+    with atomic_write(path, "wb") as f:
+        torch.onnx.export(network.eval(), (torch.rand(1, 3, h, w) * 255,), f, input_names=["image"],
+                          output_names=["logits"], opset_version=opset, dynamic_axes={"image": axes, "logits": axes},
+                          dynamo=False)
+    return path
+
+
+def _pnet_backend(kind, network, name, threads):
+    if kind == "onnxruntime":
+        path = cache_dir() / "onnx" / f"{name}-pnet-{network_fingerprint(network)}.onnx"
+        if not path.exists():
+            export_fully_convolutional(network, path)
+        return OnnxBackend(path, threads)
+    return make_backend(kind, network, None, f"{name}-pnet", threads)
+
+
+def _check_fraction(key, value):
+    if not 0.0 <= float(value) <= 1.0:
+        raise ConfigError(f"detector mtcnn: {key} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+class MtcnnDetector:
+    """``Frame -> list[Detection]`` with boxes, four corners and O-Net scores in frame pixels."""
+
+    def __init__(self, networks: MtcnnNetworks, *, min_plate_height=40.0, scale_factor=0.709, pnet_threshold=0.6,
+                 onet_threshold=0.7, pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3, backend="torch",
+                 threads=None, name=ARCHITECTURE):
+        if float(min_plate_height) <= 0:
+            raise ConfigError(f"detector mtcnn: min_plate_height must be > 0 pixels, got {min_plate_height!r}")
+        if not 0.1 <= float(scale_factor) < 1.0:
+            raise ConfigError(f"detector mtcnn: scale_factor must be in [0.1, 1), got {scale_factor!r}")
+        if int(max_proposals) < 1:
+            raise ConfigError(f"detector mtcnn: max_proposals must be >= 1, got {max_proposals!r}")
+        if backend not in BACKENDS:
+            raise ConfigError(f"detector mtcnn: unknown backend {backend!r} (backends: {', '.join(BACKENDS)})")
+        self.networks = networks.eval()
+        self.min_plate_height = float(min_plate_height)
+        self.scale_factor = float(scale_factor)
+        self.pnet_threshold = _check_fraction("pnet_threshold", pnet_threshold)
+        self.onet_threshold = _check_fraction("onet_threshold", onet_threshold)
+        self.pnet_nms = _check_fraction("pnet_nms", pnet_nms)
+        self.proposal_nms = _check_fraction("proposal_nms", proposal_nms)
+        self.nms = _check_fraction("nms", nms)
+        self.max_proposals = int(max_proposals)
+        self.backend, self.threads, self.name = backend, threads, name
+        self._runners = None
+
+    @property
+    def pnet(self):
+        return self.networks.pnet
+
+    @property
+    def onet(self):
+        return self.networks.onet
+
+    def _run(self, part, batch: np.ndarray) -> np.ndarray:
+        if self._runners is None:  # built on first use: onnxruntime exports then
+            self._runners = {
+                "pnet": _pnet_backend(self.backend, self.pnet, self.name, self.threads),
+                "onet": make_backend(self.backend, self.onet, ONET_SIZE, f"{self.name}-onet", self.threads),
+            }
+        return self._runners[part](batch)
+
+    def use_torch(self):
+        """Run the live torch modules (training validates through this)."""
+        self._runners = {"pnet": TorchBackend(self.pnet), "onet": TorchBackend(self.onet)}
+        return self
+
+    def __call__(self, frame: Frame) -> list[Detection]:
+        return self.refine(frame, self.propose(frame.pixels))
+
+    # -- P-Net ---------------------------------------------------------------------
+    def propose(self, pixels: np.ndarray, min_plate_height=None) -> np.ndarray:
+        """P-Net proposals as rows (x1, y1, x2, y2, score) in frame pixels, best first."""
+        height, width = pixels.shape[:2]
+        found = []
+        level = pixels
+        for scale in pyramid_scales(width, height, min_plate_height or self.min_plate_height, self.scale_factor):
+            size = (int(round(width * scale)), int(round(height * scale)))
+            # Each level is shrunk from the previous one: the cost stays close to one resize of the frame.
+            level = cv2.resize(level, size, interpolation=cv2.INTER_AREA)
+            batch = np.ascontiguousarray(level.transpose(2, 0, 1)[None], dtype=np.float32)
+            out = self._run("pnet", batch)[0]
+            rows = self._level_proposals(out, size[0] / width, size[1] / height)
+            if len(rows):
+                found.append(rows[nms(rows[:, :4], rows[:, 4], self.pnet_nms)])
+        if not found:
+            return np.zeros((0, 5), dtype=np.float32)
+        rows = np.concatenate(found)
+        keep = nms(rows[:, :4], rows[:, 4], self.proposal_nms)[: self.max_proposals]
+        return rows[keep]
+
+    def _level_proposals(self, out: np.ndarray, sx: float, sy: float) -> np.ndarray:
+        scores = sigmoid(out[0])
+        r, c = np.nonzero(scores >= self.pnet_threshold)
+        if not len(r):
+            return np.zeros((0, 5), dtype=np.float32)
+        (win_w, win_h), (step_x, step_y) = PNET_WINDOW, PNET_STRIDE
+        x1, y1 = c * step_x, r * step_y
+        windows = np.stack([x1 / sx, y1 / sy, (x1 + win_w) / sx, (y1 + win_h) / sy], axis=1)
+        boxes = calibrate(windows, out[1:5, r, c].T)
+        return np.concatenate([boxes, scores[r, c][:, None]], axis=1).astype(np.float32)
+
+    # -- O-Net ---------------------------------------------------------------------
+    def onet_crops(self, frame: Frame, boxes: np.ndarray) -> np.ndarray:
+        """24x94 crops of ``boxes``, cut exactly as a rectifier cuts a plate: (n, 3, 24, 94) float32."""
+        crops = [warp_quad(frame, Detection(tuple(b)), box_quad(b), ONET_SIZE, perspective=False).pixels
+                 for b in boxes]
+        return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32)
+
+    def refine(self, frame: Frame, proposals: np.ndarray) -> list[Detection]:
+        boxes = proposals[:, :4].astype(np.float64)
+        sizes = boxes[:, 2:4] - boxes[:, 0:2]
+        boxes = boxes[(sizes[:, 0] >= 4) & (sizes[:, 1] >= 2)]
+        if not len(boxes):
+            return []
+        out = self._run("onet", self.onet_crops(frame, boxes)).astype(np.float64)
+        scores = sigmoid(out[:, 0])
+        keep = scores >= self.onet_threshold
+        boxes, out, scores = boxes[keep], out[keep], scores[keep]
+        refined = calibrate(boxes, out[:, 1:5])
+        corners = corners_from_offsets(boxes, out[:, 5:13])
+        refined[:, 0::2] = refined[:, 0::2].clip(0, frame.width)
+        refined[:, 1::2] = refined[:, 1::2].clip(0, frame.height)
+        valid = (refined[:, 2] - refined[:, 0] >= 1) & (refined[:, 3] - refined[:, 1] >= 1)
+        refined, corners, scores = refined[valid], corners[valid], scores[valid]
+        return [
+            Detection(box=tuple(float(v) for v in refined[i]), score=float(scores[i]),
+                      corners=tuple((float(x), float(y)) for x, y in corners[i]))
+            for i in nms(refined, scores, self.nms)
+        ]
+
+    # -- training and export -----------------------------------------------------
+    def training_recipe(self):
+        from .training import MtcnnRecipe
+
+        return MtcnnRecipe(self)
+
+    def metadata(self) -> dict:
+        return {"architecture": ARCHITECTURE, "options": self.networks.options}
+
+    def onnx_parts(self) -> dict:
+        """Each network to export: (module, example input (w, h), whether height and width are free)."""
+        return {"pnet": (self.pnet, (120, 48), True), "onet": (self.onet, ONET_SIZE, False)}
+
+
+def create(weights=None, **params) -> MtcnnDetector:
+    """An MTCNN detector; without ``weights`` the shipped default weights when present, else untrained."""
+    from . import default_weights
+
+    weights = weights or default_weights()
+    if weights is None:
+        return MtcnnDetector(MtcnnNetworks(), **params)
+    state, meta = load_weights(weights.path)
+    if meta.get("architecture") != ARCHITECTURE:
+        raise ConfigError(f"{weights.path}: weights of {meta.get('architecture')!r}, not of an mtcnn detector")
+    networks = MtcnnNetworks(**meta.get("options", {}))
+    networks.load_state_dict({k: v.float() for k, v in state.items()})
+    return MtcnnDetector(networks, name=Path(weights.path).stem, **params)
