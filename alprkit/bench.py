@@ -26,6 +26,17 @@ class Cell:
     vs_eager_fp32: float = float("nan")
 
 
+def network_cost(network, input_size) -> tuple[float, float]:
+    """(million parameters, GFLOPs per plate) of a torch network, counted by torch's FLOP counter."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    w, h = input_size
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        network.eval()(torch.zeros(1, 3, h, w))
+    return sum(p.numel() for p in network.parameters()) / 1e6, counter.get_total_flops() / 1e9
+
+
 def time_recognizer(recognizer, batch: int, seconds: float, warmup: int, seed=0) -> float:
     """Plates per second of ``recognizer`` on batches of ``batch`` random crops."""
     w, h = recognizer.input_size

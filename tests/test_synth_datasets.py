@@ -51,7 +51,8 @@ def test_jsonl_crops_tao_and_ufpr_round_trip(tmp_path):
     assert s.region in ("us", "eu") and s.extra["split"] == "base" and s.plates[0].corners is not None
     assert read_image(s.path).pixels.shape == (200, 320, 3)
     c = load_dataset(crops)
-    assert {x.path.parent.name for x in c} == {"blur", "db"} and read_image(c.samples[0].path).pixels.shape == (24, 94, 3)
+    assert {x.path.parent.name for x in c} == {"blur", "db"}
+    assert read_image(c.samples[0].path).pixels.shape == (24, 94, 3)
     assert read_image(load_dataset(tao).samples[0].path).pixels.shape == (48, 96, 3)
     u = load_dataset(tracks)
     assert [len(v) for v in u.tracks().values()] == [3, 3]
@@ -122,7 +123,8 @@ def test_ccpd_names_hold_the_rendered_plate(tmp_path):
         image = read_image(sample.path).pixels.astype(int)
         x0, y0, x1, y1 = (int(v) for v in sample.plates[0].box)
         plate = image[y0:y1, x0:x1]
-        around = np.concatenate([image[max(0, y0 - 40):y0, x0:x1].reshape(-1, 3), image[y1:y1 + 40, x0:x1].reshape(-1, 3)])
+        above, below = image[max(0, y0 - 40) : y0, x0:x1], image[y1 : y1 + 40, x0:x1]
+        around = np.concatenate([above.reshape(-1, 3), below.reshape(-1, 3)])
         # a Chinese plate is strongly blue, green or yellow; the car and street around it are not
         chroma = lambda px: (px.max(axis=-1) - px.min(axis=-1)).mean()  # noqa: E731
         assert chroma(plate) > chroma(around)

@@ -105,7 +105,9 @@ def test_every_split_samples_and_applies(split):
 
 
 def test_split_conditions_differ_as_named():
-    draw = lambda split, key: [getattr(sample_conditions(split, np.random.default_rng([13, i])), key) for i in range(60)]  # noqa: E731
+    def draw(split, key):
+        return [getattr(sample_conditions(split, np.random.default_rng([13, i])), key) for i in range(60)]
+
     assert np.mean(np.abs(draw("rotate", "roll"))) > 3 * np.mean(np.abs(draw("base", "roll")))
     assert np.mean(np.abs(draw("tilt", "yaw"))) > 3 * np.mean(np.abs(draw("base", "yaw")))
     assert np.mean(draw("blur", "motion")) > 3 * np.mean(draw("base", "motion"))

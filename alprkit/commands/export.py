@@ -4,6 +4,10 @@ The file carries the alphabet, input size and region as ONNX metadata, so it is
 usable without alprkit. With ``check=true`` (the default) the exported model is run
 in onnxruntime beside eager PyTorch on random crops; the command fails if the logits
 differ beyond ``tolerance`` or a decoded string differs.
+
+``alprkit export +detector=NAME [output=FILE.onnx]`` exports each network of a
+detector that lists them (``onnx_parts()``) as ``FILE.<part>.onnx`` (``mtcnn.pnet.onnx``,
+``mtcnn.onet.onnx``), each checked the same way on random images.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from ..recognizers import softmax
 
 
 def main(cfg, words) -> int:
+    if cfg.get("detector"):
+        return export_detector(cfg)
     recognizer = build_component("recognizer", cfg.recognizer)
     network = getattr(recognizer, "network", None)
     if network is None:
@@ -52,6 +58,37 @@ def parity(network, onnx_path, input_size, tolerance, count=16, seed=0) -> dict:
     strings_differ = int(sum((a.argmax(axis=0) != b.argmax(axis=0)).any()
                              for a, b in zip(softmax(expected, 1), softmax(got, 1))))
     return {"max_abs_diff": diff, "strings_differ": strings_differ, "ok": diff <= tolerance and strings_differ == 0}
+
+
+def export_detector(cfg) -> int:
+    detector = build_component("detector", cfg.detector)
+    if not hasattr(detector, "onnx_parts"):
+        raise ConfigError(f"detector {cfg.detector.name!r} has no networks to export")
+    output = Path(cfg.output or f"{cfg.detector.name}.onnx")
+    failed = []
+    for part, (network, size, exporter) in detector.onnx_parts().items():
+        path = output.with_name(f"{output.stem}.{part}.onnx")
+        exporter(network, size, path, opset=int(cfg.opset))
+        _add_metadata(path, {"detector": str(cfg.detector.name), "part": part, "example_size": json.dumps(list(size)),
+                             "input_range": "RGB 0..255, NCHW float32"})
+        print(f"alprkit: exported {cfg.detector.name} {part} to {path} ({path.stat().st_size / 1e6:.2f} MB)",
+              file=sys.stderr)
+        if cfg.check:
+            report = {"part": part, **output_parity(network, path, size, float(cfg.tolerance))}
+            print(json.dumps(report))
+            if not report["ok"]:
+                failed.append(f"{path} (max |output diff| {report['max_abs_diff']:.2e})")
+    if failed:
+        raise AlprkitError(f"ONNX output differs from PyTorch beyond {cfg.tolerance}: {', '.join(failed)}")
+    return 0
+
+
+def output_parity(network, onnx_path, input_size, tolerance, count=4, seed=0) -> dict:
+    """The largest difference between eager PyTorch and onnxruntime outputs on random images."""
+    w, h = input_size
+    batch = np.random.default_rng(seed).uniform(0, 255, size=(count, 3, h, w)).astype(np.float32)
+    diff = float(np.abs(TorchBackend(network)(batch) - OnnxBackend(onnx_path)(batch)).max())
+    return {"max_abs_diff": diff, "ok": diff <= tolerance}
 
 
 def _add_metadata(path, values: dict):

@@ -49,9 +49,12 @@ def train_recognizer(cfg) -> int:
 
     recognizer = build_component("recognizer", cfg.recognizer)
     network, alphabet, size = recognizer.network, recognizer.alphabet, recognizer.input_size
+    if t.init:
+        _load_init(network, alphabet, t.init)
     network.train()
     encode = LabelEncoder(alphabet)
-    train_nodes = list(cfg.dataset.train)
+    # A folder source without a path (an optional part left unset) is simply not used.
+    train_nodes = [n for n in cfg.dataset.train if n.get("kind") != "folder" or n.get("path")]
     sources = [build_source(node, size) for node in train_nodes]
     stream = MixedCrops(sources, [float(n.get("weight", 1.0)) for n in train_nodes], encode,
                         Augment() if t.augment else None, seed=int(t.seed))
@@ -98,6 +101,19 @@ def train_recognizer(cfg) -> int:
                                                 "metrics": metrics, "command": command})
     print(f"alprkit: weights written to {weights} after {trainer.global_step} steps; {metrics}", file=sys.stderr)
     return 0
+
+
+def _load_init(network, alphabet, path):
+    """Start from trained weights (a safetensors file of the same architecture and alphabet)."""
+    from ..weights import load_weights
+
+    state, meta = load_weights(path)
+    if tuple(meta.get("alphabet", alphabet)) != tuple(alphabet):
+        raise ConfigError(f"train.init: {path} was trained with another alphabet")
+    missing, unexpected = network.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ConfigError(f"train.init: {path} does not fit this network "
+                          f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
 
 
 def _resume_path(resume, output):

@@ -64,21 +64,16 @@ class FolderSource:
 
 
 class SynthSource:
-    """Crops rendered on the fly by the synthetic engine, regions drawn by weight."""
+    """Crops rendered on the fly by the synthetic engine (regions drawn by share)."""
 
     def __init__(self, size, regions, split="mix"):
-        self.size = tuple(size)
-        self.regions = list(regions)
-        weights = np.asarray([float(regions[r]) for r in self.regions])
-        self.p = weights / weights.sum()
-        self.split = split
+        from ..data.synth.streams import SyntheticCrops
+
+        self.crops = SyntheticCrops(regions=dict(regions), size=tuple(size), split=split)
 
     def sample(self, rng: np.random.Generator):
-        from ..data.synth.crop import render_crop
-
-        region = self.regions[int(rng.choice(len(self.regions), p=self.p))]
-        crop = render_crop(rng, region=region, size=self.size, split=self.split)
-        return crop.image, crop.text
+        item = self.crops.render(int(rng.integers(2**62)))
+        return item["image"], item["text"]
 
 
 def build_source(node, size):

@@ -60,7 +60,6 @@ from ..imageio import read_image
 from ..metrics import detection_ap
 from ..pipeline import build_component
 from ..weights import load_weights, save_weights
-from .augment import Augment
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,21 +157,34 @@ def build_scene_source(node):
 
 
 def validation_scenes(nodes, limit=None) -> list[TrainingScene]:
-    """A fixed list: seeded synthetic scenes (``count``, ``seed``) and whole folders."""
+    """A fixed list: seeded synthetic scenes (``count``, ``seed``) and whole folders, at most ``limit``."""
     scenes = []
     for node in nodes:
+        room = (int(limit) - len(scenes)) if limit else None
         source = build_scene_source({**node, "reuse": 1})
         if isinstance(source, FolderScenes):
-            scenes.extend(FolderScenes.load(s) for s in source.samples)
+            scenes.extend(FolderScenes.load(s) for s in source.samples[:room])
         else:
             rng = np.random.default_rng(int(node.get("seed", 12345)))
-            scenes.extend(source.sample(rng) for _ in range(int(node.get("count", 64))))
-    return scenes[:limit] if limit else scenes
+            count = int(node.get("count", 64))
+            scenes.extend(source.sample(rng) for _ in range(count if room is None else min(count, room)))
+    return scenes
 
 
 # -- scene augmentation ----------------------------------------------------------------------
 
-_COLOUR = Augment(blur=0.15)
+def jitter_colour(image: np.ndarray, rng: np.random.Generator, blur=0.15) -> np.ndarray:
+    """Brightness, contrast and white balance through one lookup table (a whole frame in about a
+    millisecond), and now and then a light blur."""
+    import cv2
+
+    gain = rng.uniform(0.7, 1.3) * rng.uniform(0.9, 1.1, 3)
+    levels = (np.arange(256, dtype=np.float64)[:, None] - 128) * rng.uniform(0.7, 1.3) + 128
+    table = np.clip(levels * gain, 0, 255).astype(np.uint8)[:, None, :]
+    image = cv2.LUT(np.ascontiguousarray(image), table)
+    if rng.random() < blur:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
+    return image
 
 
 def augment_scene(scene: TrainingScene, rng: np.random.Generator) -> TrainingScene:
@@ -183,7 +195,7 @@ def augment_scene(scene: TrainingScene, rng: np.random.Generator) -> TrainingSce
         image = image[:, ::-1]
         boxes = np.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], axis=1)
         corners = corners[:, [1, 0, 3, 2]] * [-1, 1] + [w, 0]
-    return TrainingScene(_COLOUR.colour(np.ascontiguousarray(image), rng), boxes, corners)
+    return TrainingScene(jitter_colour(image, rng), boxes, corners)
 
 
 class SceneExamples(IterableDataset):
@@ -237,6 +249,11 @@ class DetectionStage(pl.LightningModule):
             self.log(f"train/{self.stage}_{key}", value, prog_bar=key == "loss", batch_size=size)
         self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=size)
         return losses["loss"]
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        if isinstance(batch, TrainingScene):  # validation runs the detector on the image as inference does
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def validation_step(self, scene, batch_idx):
         boxes, scores = self.recipe.predict(self.stage, scene.image)

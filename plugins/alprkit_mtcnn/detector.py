@@ -14,15 +14,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from alprkit.backends import BACKENDS, OnnxBackend, TorchBackend, cache_dir, make_backend, network_fingerprint
+from alprkit.backends import (
+    BACKENDS,
+    OnnxBackend,
+    TorchBackend,
+    cache_dir,
+    export_onnx,
+    make_backend,
+    network_fingerprint,
+)
 from alprkit.errors import ConfigError
 from alprkit.geometry import box_quad, warp_quad
+from alprkit.recognizers import crops_to_batch
 from alprkit.types import Detection, Frame
 from alprkit.weights import load_weights
 
 from .models import ONET_SIZE, PNET_STRIDE, PNET_WINDOW, ONet, PNet
 
 ARCHITECTURE = "mtcnn"
+PNET_EXAMPLE = (120, 48)  # (w, h) P-Net is exported with; its height and width stay free
 
 
 class MtcnnNetworks(nn.Module):
@@ -82,7 +92,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def export_fully_convolutional(network, path, opset: int = 17, example_size=(120, 48)) -> Path:
+def export_fully_convolutional(network, example_size, path, opset: int = 17) -> Path:
     """ONNX with free batch, height and width: one file serves every pyramid level."""
     from alprkit.atomic import atomic_write
 
@@ -101,7 +111,7 @@ def _pnet_backend(kind, network, name, threads):
     if kind == "onnxruntime":
         path = cache_dir() / "onnx" / f"{name}-pnet-{network_fingerprint(network)}.onnx"
         if not path.exists():
-            export_fully_convolutional(network, path)
+            export_fully_convolutional(network, PNET_EXAMPLE, path)
         return OnnxBackend(path, threads)
     return make_backend(kind, network, None, f"{name}-pnet", threads)
 
@@ -195,11 +205,10 @@ class MtcnnDetector:
         return np.concatenate([boxes, scores[r, c][:, None]], axis=1).astype(np.float32)
 
     # -- O-Net ---------------------------------------------------------------------
-    def onet_crops(self, frame: Frame, boxes: np.ndarray) -> np.ndarray:
-        """24x94 crops of ``boxes``, cut exactly as a rectifier cuts a plate: (n, 3, 24, 94) float32."""
-        crops = [warp_quad(frame, Detection(tuple(b)), box_quad(b), ONET_SIZE, perspective=False).pixels
-                 for b in boxes]
-        return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32)
+    @staticmethod
+    def onet_crops(frame: Frame, boxes: np.ndarray) -> list[np.ndarray]:
+        """24x94 uint8 crops of ``boxes``, cut exactly as a rectifier cuts a plate."""
+        return [warp_quad(frame, Detection(tuple(b)), box_quad(b), ONET_SIZE, perspective=False).pixels for b in boxes]
 
     def refine(self, frame: Frame, proposals: np.ndarray) -> list[Detection]:
         boxes = proposals[:, :4].astype(np.float64)
@@ -207,7 +216,7 @@ class MtcnnDetector:
         boxes = boxes[(sizes[:, 0] >= 4) & (sizes[:, 1] >= 2)]
         if not len(boxes):
             return []
-        out = self._run("onet", self.onet_crops(frame, boxes)).astype(np.float64)
+        out = self._run("onet", crops_to_batch(self.onet_crops(frame, boxes))).astype(np.float64)
         scores = sigmoid(out[:, 0])
         keep = scores >= self.onet_threshold
         boxes, out, scores = boxes[keep], out[keep], scores[keep]
@@ -233,15 +242,20 @@ class MtcnnDetector:
         return {"architecture": ARCHITECTURE, "options": self.networks.options}
 
     def onnx_parts(self) -> dict:
-        """Each network to export: (module, example input (w, h), whether height and width are free)."""
-        return {"pnet": (self.pnet, (120, 48), True), "onet": (self.onet, ONET_SIZE, False)}
+        """Each network to export: (module, example input size (w, h), exporter)."""
+        return {"pnet": (self.pnet, PNET_EXAMPLE, export_fully_convolutional), "onet": (self.onet, ONET_SIZE, export_onnx)}
 
 
-def create(weights=None, **params) -> MtcnnDetector:
-    """An MTCNN detector; without ``weights`` the shipped default weights when present, else untrained."""
+def create(weights=None, pretrained=True, **params) -> MtcnnDetector:
+    """An MTCNN detector; without ``weights`` the shipped default weights when present (and ``pretrained``),
+    else untrained."""
+    from alprkit.registry import Weights
+
     from . import default_weights
 
-    weights = weights or default_weights()
+    if isinstance(weights, (str, Path)):
+        weights = Weights(path=Path(weights))
+    weights = weights or (default_weights() if pretrained else None)
     if weights is None:
         return MtcnnDetector(MtcnnNetworks(), **params)
     state, meta = load_weights(weights.path)

@@ -15,10 +15,12 @@ from .text import distractor_text
 
 
 def _textured(h: int, w: int, color, rng, grain: float, blotch: float) -> np.ndarray:
-    """A flat colour with low-frequency blotches and fine grain (asphalt, plaster, paint)."""
+    """A colour with stains at several scales and fine grain (asphalt, concrete, plaster)."""
     base = np.empty((h, w, 3), np.float32)
     base[:] = color
-    base += (blotch * smooth_field((h, w), rng, int(rng.integers(3, 9))))[..., None]
+    cells = int(rng.integers(3, 7))
+    stains = sum(0.5**octave * smooth_field((h, w), rng, cells * 4**octave) for octave in range(3))
+    base += (blotch * stains)[..., None]
     base += grain * normals(rng, (h, w, 1))
     return base
 
@@ -66,7 +68,10 @@ def _ground(img, horizon, rng):
     if horizon >= h:
         return
     paved = rng.random() < 0.25
-    color = rng.uniform(95, 150) * np.array([1.0, 1.0, 1.02]) if not paved else rng.uniform([120, 90, 80], [170, 130, 110])
+    if paved:
+        color = rng.uniform([120, 90, 80], [170, 130, 110])
+    else:
+        color = rng.uniform(95, 150) * np.array([1.0, 1.0, 1.02])
     img[horizon:] = _textured(h - horizon, w, color, rng, 6.0, 14.0)
     if paved:  # bricks: a grid that narrows with distance
         for y in np.geomspace(horizon + 2, h, 40):

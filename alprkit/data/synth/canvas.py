@@ -39,13 +39,19 @@ def paint_max(layer: np.ndarray, mask: np.ndarray, x: int, y: int):
 
 
 class Canvas:
-    def __init__(self, width_mm: float, height_mm: float, ppm: float, color: RGB, corner_mm: float = 0.0):
+    """A plate face ``width_mm`` x ``height_mm`` drawn at ``ppm`` pixels per millimetre."""
+
+    def __init__(self, width_mm: float, height_mm: float, ppm: float, color: RGB = (0, 0, 0), corner_mm: float = 0.0):
         self.ppm = ppm
         self.width = max(8, round(width_mm * ppm))
         self.height = max(4, round(height_mm * ppm))
         self.image = np.empty((self.height, self.width, 3), np.float32)
         self.image[:] = color
         self.alpha = rounded_rect_mask(self.height, self.width, round(corner_mm * ppm))
+
+    @property
+    def width_mm(self) -> float:
+        return self.width / self.ppm
 
     def px(self, mm: float) -> int:
         return int(round(mm * self.ppm))
@@ -125,7 +131,7 @@ class Canvas:
             self.paint((patch * 255).astype(np.uint8), x0, y0, color)
 
     def rivet(self, cx_mm, cy_mm, r_mm, rng: np.random.Generator):
-        """A bolt or rivet head: a metal disc with a lit rim and a dark slot or hole."""
+        """A bolt or rivet head: a metal disc in a dark ring, with a highlight."""
         metal = tuple(float(v) for v in rng.uniform(120, 230) * np.array([1.0, 1.0, 0.97]))
         self.disc(cx_mm, cy_mm, r_mm * 1.15, tuple(0.4 * c for c in metal))
         self.disc(cx_mm, cy_mm, r_mm, metal)

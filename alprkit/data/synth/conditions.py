@@ -43,10 +43,6 @@ class Conditions:
     snow: float = 0.0
     fog: float = 0.0
 
-    def brightness(self) -> float:
-        """A CCPD-style brightness score (larger is brighter)."""
-        return 100.0 * self.gain * (1 - 0.8 * self.night)
-
     def blurriness(self) -> float:
         """A CCPD-style blurriness score (larger is blurrier)."""
         return 100.0 * (self.motion + 2 * self.defocus)
@@ -78,7 +74,8 @@ def _db(rng) -> Conditions:
     c = _base(rng)
     kind = rng.integers(3)
     if kind == 0:  # dark
-        return replace(c, gain=float(rng.uniform(0.25, 0.6)), night=float(rng.uniform(0.2, 0.75)), noise=float(rng.uniform(3, 9)))
+        night = float(rng.uniform(0.2, 0.75))
+        return replace(c, gain=float(rng.uniform(0.25, 0.6)), night=night, noise=float(rng.uniform(3, 9)))
     if kind == 1:  # bright, washed out
         return replace(c, gain=float(rng.uniform(1.5, 2.6)), gamma=float(rng.uniform(0.5, 0.85)))
     return replace(c, uneven=float(rng.uniform(0.5, 1.0)), shadow=float(rng.uniform(0.4, 0.75)))
@@ -108,7 +105,8 @@ def _weather(rng) -> Conditions:
     c = _base(rng)
     kind = rng.integers(3)
     if kind == 0:
-        return replace(c, rain=float(rng.uniform(0.3, 1.0)), gain=float(rng.uniform(0.5, 0.9)), motion=float(rng.uniform(0, 0.08)))
+        rain = float(rng.uniform(0.3, 1.0))
+        return replace(c, rain=rain, gain=float(rng.uniform(0.5, 0.9)), motion=float(rng.uniform(0, 0.08)))
     if kind == 1:
         return replace(c, snow=float(rng.uniform(0.3, 1.0)), gain=float(rng.uniform(0.9, 1.3)))
     return replace(c, fog=float(rng.uniform(0.3, 0.7)), gamma=float(rng.uniform(0.8, 1.0)))

@@ -83,14 +83,15 @@ def render_crop(
         image = degrade.jpeg(image, int(rng.integers(70, 96)))
 
     scale = np.array([size[0] / ww, size[1] / wh])
-    boxes = [np.array([[a, b], [cx, b], [cx, d], [a, d]]) for a, b, cx, d in plate.char_boxes]
+    boxes = np.array([[(a, b), (x, b), (x, d), (a, d)] for a, b, x, d in plate.char_boxes], float).reshape(-1, 2)
+    char_quads = (transform_points(matrix, boxes) * scale).reshape(-1, 4, 2)
     return CropSample(
         image=degrade.to_uint8(image),
         text=plate.text,
         region=plate.region,
         layout=plate.layout,
         corners=as_corners(quad * scale),
-        char_quads=tuple(as_corners(transform_points(matrix, b) * scale) for b in boxes),
+        char_quads=tuple(as_corners(q) for q in char_quads),
         conditions=c,
     )
 

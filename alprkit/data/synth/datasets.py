@@ -151,7 +151,8 @@ def _jsonl_item(job: SynthJob, root: Path, split: str, index: int):
     scene = render_scene(rng, job.regions, job.size, split, job.max_plates)
     rel = f"{split}/{index:06d}.jpg"
     imwrite_atomic(root / rel, scene.image, quality=_jpeg_quality(job, scene.conditions.jpeg))
-    return scene_record(rel, scene.size[0], scene.size[1], scene.plates, region=scene.region, split=split, source="alprkit synth")
+    w, h = scene.size
+    return scene_record(rel, w, h, scene.plates, region=scene.region, split=split, source="alprkit synth")
 
 
 def _crop(job: SynthJob, split: str, index: int):
@@ -178,7 +179,8 @@ def _ufpr_item(job: SynthJob, root: Path, split: str, index: int):
     rng = job.item_rng(split, index)
     track = f"track{index + 1:04d}"
     folder = root / split / track
-    for i, frame in enumerate(render_track(rng, pick_region(job.regions, rng), job.frames, job.size or TRACK_SIZE, split)):
+    frames = render_track(rng, pick_region(job.regions, rng), job.frames, job.size or TRACK_SIZE, split)
+    for i, frame in enumerate(frames):
         stem = folder / f"{track}[{i + 1:02d}]"
         imwrite_atomic(stem.with_suffix(".jpg"), frame.image, quality=_jpeg_quality(job, frame.jpeg))
         p = frame.plate
@@ -275,7 +277,8 @@ def generate(job: SynthJob, workers: int = 1, progress: bool = False) -> Path:
         else:
             ctx = multiprocessing.get_context("spawn")  # no inherited locks or threads from the parent
             with ctx.Pool(workers, initializer=_worker_init) as pool:
-                _collect(pool.imap(_run_item, tasks, chunksize=max(1, min(16, len(tasks) // (workers * 4)))), tasks, results, bar)
+                chunk = max(1, min(16, len(tasks) // (workers * 4)))
+                _collect(pool.imap(_run_item, tasks, chunksize=chunk), tasks, results, bar)
         _finish(job, root, results)
     finally:
         bar.close()

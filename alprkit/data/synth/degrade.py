@@ -1,9 +1,9 @@
 """Image degradations: light, blur, noise, compression, dirt, occlusion and weather.
 
-Every function takes a float32 RGB image in [0, 255] (values may leave that range
-until :func:`to_uint8`) and a numpy Generator, and returns the degraded image.
-Strengths are plain numbers in pixels or fractions so that a scene and a crop can
-share them after scaling.
+Every degradation takes a float32 RGB image in [0, 255] (values may leave that
+range until :func:`to_uint8`), and a numpy Generator where it draws anything, and
+returns the degraded image. Strengths are plain numbers in pixels or fractions so
+that a scene and a crop can share them after scaling.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def exposure(image, rng, gain: float, gamma: float = 1.0, cast: float = 0.0):
 
 def veil(image, amount: float):
     """Veiling glare: light scattered in the lens lifts the image towards its own mean colour."""
-    mean = image.reshape(-1, 3).mean(axis=0)
-    return image * np.float32(1 - amount) + (mean * amount).astype(np.float32)
+    mean = np.float32(cv2.mean(image)[:3]) * np.float32(amount)
+    return image * np.float32(1 - amount) + mean
 
 
 def uneven_light(image, rng, amount: float):
@@ -66,7 +66,8 @@ def shadow(image, rng, darkness: float):
     cx, cy = rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h
     radius = rng.uniform(0.4, 1.0) * max(h, w)
     angles = np.sort(rng.uniform(0, 2 * np.pi, n))
-    pts = np.stack([cx + radius * np.cos(angles) * rng.uniform(0.5, 1.0, n), cy + radius * np.sin(angles) * rng.uniform(0.5, 1.0, n)], 1)
+    reach = radius * rng.uniform(0.5, 1.0, (2, n))
+    pts = np.stack([cx + reach[0] * np.cos(angles), cy + reach[1] * np.sin(angles)], 1)
     cv2.fillPoly(mask, [pts.astype(np.int32)], 1.0)
     mask = gaussian_blur(mask, 0.015 * max(h, w))
     return image * (1 - darkness * mask)[..., None]
@@ -104,7 +105,8 @@ def motion_blur(image, rng, length: float, angle: float | None = None):
     a = np.radians(rng.uniform(0, 180) if angle is None else angle)
     c = (k - 1) / 2
     dx, dy = np.cos(a) * length / 2, np.sin(a) * length / 2
-    cv2.line(kernel, (int(round((c - dx) * 16)), int(round((c - dy) * 16))), (int(round((c + dx) * 16)), int(round((c + dy) * 16))), 1.0, 1, cv2.LINE_AA, shift=4)
+    start, end = np.round(np.array([[c - dx, c - dy], [c + dx, c + dy]]) * 16).astype(int)  # 4 fractional bits
+    cv2.line(kernel, tuple(map(int, start)), tuple(map(int, end)), 1.0, 1, cv2.LINE_AA, shift=4)
     return cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6), borderType=cv2.BORDER_REFLECT)
 
 
@@ -188,7 +190,8 @@ def dirt(image, rng, amount: float):
     spots = np.zeros((h, w), np.float32)
     for _ in range(int(amount * 60)):
         r = max(1, int(rng.uniform(0.003, 0.02) * w))
-        cv2.circle(spots, (int(rng.uniform(0, w)), int(rng.uniform(0, h))), r, float(rng.uniform(0.3, 0.9)), -1, cv2.LINE_AA)
+        centre = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+        cv2.circle(spots, centre, r, float(rng.uniform(0.3, 0.9)), -1, cv2.LINE_AA)
     return out + spots[..., None] * (mud - out)
 
 
@@ -207,11 +210,14 @@ def occlude(image, rng, quad: np.ndarray, fraction: float):
     out = image.copy()
     side = rng.integers(4)
     if side == 0:  # from the left
-        pts = [[x0 - pw, y0 - ph], [x0 + fraction * pw, y0 - ph], [x0 + fraction * pw * rng.uniform(0.5, 1.5), y1 + ph], [x0 - pw, y1 + ph]]
+        slant = fraction * pw * rng.uniform(0.5, 1.5)
+        pts = [[x0 - pw, y0 - ph], [x0 + fraction * pw, y0 - ph], [x0 + slant, y1 + ph], [x0 - pw, y1 + ph]]
     elif side == 1:  # from the right
-        pts = [[x1 - fraction * pw, y0 - ph], [x1 + pw, y0 - ph], [x1 + pw, y1 + ph], [x1 - fraction * pw * rng.uniform(0.5, 1.5), y1 + ph]]
+        slant = fraction * pw * rng.uniform(0.5, 1.5)
+        pts = [[x1 - fraction * pw, y0 - ph], [x1 + pw, y0 - ph], [x1 + pw, y1 + ph], [x1 - slant, y1 + ph]]
     elif side == 2:  # a bar across the bottom edge
-        pts = [[x0 - pw, y1 - fraction * ph], [x1 + pw, y1 - fraction * ph * rng.uniform(0.3, 1.2)], [x1 + pw, y1 + ph], [x0 - pw, y1 + ph]]
+        slant = fraction * ph * rng.uniform(0.3, 1.2)
+        pts = [[x0 - pw, y1 - fraction * ph], [x1 + pw, y1 - slant], [x1 + pw, y1 + ph], [x0 - pw, y1 + ph]]
     else:  # a vertical post or bar through the plate
         cx = rng.uniform(x0 + 0.15 * pw, x1 - 0.15 * pw)
         half = fraction * pw / 2
@@ -253,7 +259,8 @@ def snow(image, rng, amount: float):
     scale = max(h, w) / 600
     for _ in range(int(amount * h * w / 250) + 1):
         r = max(1, int(rng.exponential(1.2) * scale))
-        cv2.circle(flakes, (int(rng.uniform(0, w)), int(rng.uniform(0, h))), r, float(rng.uniform(0.4, 1.0)), -1, cv2.LINE_AA)
+        centre = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+        cv2.circle(flakes, centre, r, float(rng.uniform(0.4, 1.0)), -1, cv2.LINE_AA)
     flakes = cv2.GaussianBlur(flakes, (0, 0), max(0.6, scale * 0.6))
     out = fog(image, rng, 0.3 * amount)
     return out + np.clip(flakes, 0, 1)[..., None] * (245.0 - out)

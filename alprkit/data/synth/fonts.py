@@ -25,17 +25,17 @@ _FONT_FILE = "NotoSansCJK-VF.otf.ttc"
 _SIMPLIFIED_CHINESE_FACE = 2
 _CANONICAL_HEIGHT = 128  # glyphs are cached at this ink height, then resized to cells
 
-# Plate-font designs: ("noto", weight) or ("hershey", cv2 font id and stroke thickness).
-NOTO_WEIGHTS = (500, 600, 700, 800, 900)
+# A plate-font style is "noto<weight>" (noto500 ... noto900) or one of these OpenCV faces
+# (font id, stroke thickness at the canonical size).
 HERSHEY_STYLES = {"hershey_simplex": (cv2.FONT_HERSHEY_SIMPLEX, 14), "hershey_duplex": (cv2.FONT_HERSHEY_DUPLEX, 13)}
-STYLES = tuple(f"noto{w}" for w in NOTO_WEIGHTS) + tuple(HERSHEY_STYLES)
 
 
 def font_path() -> str:
     try:
         path = resources.files(_FONT_PACKAGE) / _FONT_FILE
     except ModuleNotFoundError:
-        raise AlprkitError(f"the synthetic data engine needs the font package {_FONT_PACKAGE!r}: pip install alprkit") from None
+        message = f"the synthetic data engine needs the font package {_FONT_PACKAGE!r} (a dependency of alprkit)"
+        raise AlprkitError(message) from None
     if not path.is_file():
         raise AlprkitError(f"font file {_FONT_FILE} missing from package {_FONT_PACKAGE!r}")
     return str(path)
@@ -58,15 +58,13 @@ def _ink_crop(mask: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=4096)
 def glyph(char: str, style: str) -> np.ndarray:
     """The ink of one character (uint8 mask, tightly cropped, about 128 px tall)."""
-    if style in HERSHEY_STYLES and char.isascii():
+    if style in HERSHEY_STYLES and char.isascii() and char != "0":  # its zero is slashed: Noto's is not
         font_id, thickness = HERSHEY_STYLES[style]
-        # Hershey's zero is slashed; plates draw it as an oval like O.
-        shape = "O" if char == "0" else char
         canvas = np.zeros((300, 300), np.uint8)
-        cv2.putText(canvas, shape, (40, 230), font_id, 6.0, 255, thickness, cv2.LINE_AA)
+        cv2.putText(canvas, char, (40, 230), font_id, 6.0, 255, thickness, cv2.LINE_AA)
         ink = _ink_crop(canvas)
     else:
-        weight = int(style[4:]) if style.startswith("noto") else NOTO_WEIGHTS[-1]
+        weight = int(style[4:]) if style.startswith("noto") else 700  # Hanzi and zeros of other styles
         font = noto(_CANONICAL_HEIGHT * 3 // 2, weight)
         left, top, right, bottom = font.getbbox(char)
         canvas = Image.new("L", (right - left + 8, bottom - top + 8))
@@ -79,19 +77,15 @@ def glyph(char: str, style: str) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=1)
-def _reference_aspect() -> dict:
-    """Per style, the ink width/height of the zero: plate digits fill their cell's width."""
-    return {style: glyph("0", style).shape[1] / glyph("0", style).shape[0] for style in STYLES}
-
-
-@lru_cache(maxsize=8192)
-def fitted_glyph(char: str, style: str, width: int, height: int) -> np.ndarray:
+@lru_cache(maxsize=16384)
+def fitted_glyph(char: str, style: str, width: int, height: int, fill: str = "0") -> np.ndarray:
     """``char`` fitted into a ``width`` x ``height`` cell (uint8 mask of exactly that size).
 
-    Every glyph is stretched by the same factor so that digits fill the cell, as on
-    plates; wider letters (M, W) are squeezed into it and narrow ones (1, I, J) keep
-    their narrowness, centred.
+    Every glyph is stretched by the factor that makes ``fill`` span the cell, as
+    plate fonts are drawn on a fixed grid: with ``fill="0"`` digits fill their cell
+    (Chinese and US plates), with ``"O"`` the round letters do and the zero stays
+    narrower than O (EU and Brazilian fonts). Wider glyphs are squeezed into the
+    cell, narrow ones (1, I, J) keep their narrowness, centred.
     """
     ink = glyph(char, style)
     if not char.isascii():
@@ -99,9 +93,9 @@ def fitted_glyph(char: str, style: str, width: int, height: int) -> np.ndarray:
         cell = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA)
         cell.flags.writeable = False
         return cell
-    aspect = ink.shape[1] / ink.shape[0]
-    stretch = width / (height * _reference_aspect()[style])
-    ink_width = int(np.clip(round(height * aspect * stretch), 1, width))
+    reference = glyph(fill, style)
+    stretch = width / (height * reference.shape[1] / reference.shape[0])
+    ink_width = int(np.clip(round(height * ink.shape[1] / ink.shape[0] * stretch), 1, width))
     resized = cv2.resize(ink, (ink_width, height), interpolation=cv2.INTER_AREA)
     cell = np.zeros((height, width), np.uint8)
     left = (width - ink_width) // 2
@@ -110,7 +104,7 @@ def fitted_glyph(char: str, style: str, width: int, height: int) -> np.ndarray:
     return cell
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=2048)
 def text_ink(text: str, weight: int = 700) -> np.ndarray:
     """A line of small print (state names, slogans, city bands) as a tight uint8 ink mask."""
     font = noto(64, weight)

@@ -29,7 +29,7 @@ def posed_quad(width: float, height: float, yaw=0.0, pitch=0.0, roll=0.0, distan
 
     At zero angles the quad is the plate itself; a closer camera exaggerates perspective.
     """
-    corners = np.array([[-width / 2, -height / 2, 0], [width / 2, -height / 2, 0], [width / 2, height / 2, 0], [-width / 2, height / 2, 0]])
+    corners = np.array([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]]) * [width / 2, height / 2, 0]
     focal = distance * width
     points = corners @ _rotation(yaw, pitch, roll).T + [0, 0, focal]
     return points[:, :2] * (focal / points[:, 2:3])

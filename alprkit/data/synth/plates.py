@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Optional
 
 import cv2
@@ -91,6 +91,7 @@ class Row:
     cell: float
     gap: float
     group_gap: float
+    fill: str = "0"  # the character whose ink spans a cell (see fonts.fitted_glyph)
 
 
 def row_cells(groups: tuple[str, ...], row: Row) -> tuple[list[tuple[float, float]], list[float]]:
@@ -124,7 +125,7 @@ def draw_row(canvas: Canvas, layer: np.ndarray, groups, row: Row, style: str, rn
     for char, (x, w) in zip("".join(groups), cells):
         x0 = canvas.px(x + rng.normal(0, jitter))
         y0 = canvas.px(row.y + rng.normal(0, jitter))
-        mask = fonts.fitted_glyph(char, style, max(2, canvas.px(_on_grid(w))), height)
+        mask = fonts.fitted_glyph(char, style, max(2, canvas.px(_on_grid(w))), height, row.fill)
         paint_max(layer, mask / np.float32(255), x0, y0)
         ys, xs = np.nonzero(mask)
         boxes.append((float(x0 + xs.min()), float(y0 + ys.min()), float(x0 + xs.max() + 1), float(y0 + ys.max() + 1)))
@@ -179,23 +180,24 @@ _CN_FONTS = {"noto700": 2, "noto800": 3, "noto900": 2, "noto600": 1, "hershey_si
 
 
 def _cn_colors(kind: str, rng):
+    """Top and bottom background colours (bottom None: flat) and the ink of a Chinese plate."""
     if kind == "blue":
         bg = (rng.uniform(0, 35), rng.uniform(40, 110), rng.uniform(165, 245))
         # Reflective white ink picks up some of the blue around it.
         ink = np.float32((240, 242, 245)) + rng.uniform(0, 0.2) * (np.float32(bg) - np.float32((240, 242, 245)))
-        return bg, None, _jitter(ink, rng, 6), "white"
+        return bg, None, _jitter(ink, rng, 6)
     if kind == "yellow":
         bg = (rng.uniform(215, 250), rng.uniform(165, 205), rng.uniform(0, 40))
-        return bg, None, _jitter((25, 25, 25), rng, 6), "black"
+        return bg, None, _jitter((25, 25, 25), rng, 6)
     top = (rng.uniform(200, 240), rng.uniform(235, 250), rng.uniform(200, 235))  # new-energy gradient
     bottom = (rng.uniform(40, 110), rng.uniform(175, 215), rng.uniform(70, 130))
-    return top, bottom, _jitter((20, 25, 20), rng, 6), "black"
+    return top, bottom, _jitter((20, 25, 20), rng, 6)
 
 
 def _draw_cn(kind: str, canvas: Canvas, groups, rng):
-    eight = sum(len(g) for g in groups) == 8
-    width = 480.0 if eight else 440.0
-    top, bottom, ink, _ = _cn_colors(kind, rng)
+    eight = sum(len(g) for g in groups) == 8  # new-energy plates: narrower cells, wider gap
+    width = canvas.width_mm
+    top, bottom, ink = _cn_colors(kind, rng)
     canvas.fill(0, 0, width, 140, top, bottom)
     layer = canvas.layer()
     if kind == "green":
@@ -258,7 +260,7 @@ def _us_background(canvas: Canvas, rng) -> tuple[bool, RGB]:
     kind = weighted_choice(["plain", "sky", "sunset", "stripe", "landscape", "solid"], [3, 2, 1.5, 1, 2, 0.8], rng)
     accent = _jitter(weighted_choice([(190, 40, 45), (30, 70, 160), (40, 120, 70), (200, 120, 30)], [1] * 4, rng), rng)
     white = _jitter((240, 240, 236), rng, 5)
-    w, h = canvas.width / canvas.ppm, canvas.height / canvas.ppm
+    w, h = canvas.width_mm, canvas.height / canvas.ppm
     if kind == "solid":
         dark = rng.random() < 0.5
         color = _jitter((25, 40, 95) if dark else (240, 185, 50), rng)
@@ -291,11 +293,13 @@ def _hills(canvas: Canvas, rng):
 
 
 def _sticker(canvas: Canvas, x_mm, y_mm, rng):
-    color = _jitter(weighted_choice([(230, 120, 30), (40, 160, 80), (230, 60, 60), (60, 90, 200), (240, 210, 40)], [1] * 5, rng), rng, 10)
+    colors = [(230, 120, 30), (40, 160, 80), (230, 60, 60), (60, 90, 200), (240, 210, 40)]
+    color = _jitter(colors[int(rng.integers(len(colors)))], rng, 10)
     w, h = rng.uniform(18, 28), rng.uniform(13, 18)
     canvas.fill(x_mm, y_mm, w, h, color)
     label = weighted_choice([f"{int(rng.integers(0, 100)):02d}", US_MONTHS[int(rng.integers(12))]], [1, 1], rng)
-    print_text(canvas, label, x_mm + w / 2, y_mm + h / 2, h * 0.55, w * 0.85, (20, 20, 20) if sum(color) > 400 else (250, 250, 250), 800)
+    ink = (20, 20, 20) if sum(color) > 400 else (250, 250, 250)
+    print_text(canvas, label, x_mm + w / 2, y_mm + h / 2, h * 0.55, w * 0.85, ink, 800)
 
 
 def _draw_us(canvas: Canvas, groups, rng):
@@ -308,9 +312,11 @@ def _draw_us(canvas: Canvas, groups, rng):
     shear = rng.uniform(0.15, 0.35) if rng.random() < 0.3 else 0.0
     print_text(canvas, state, 152.5 + rng.normal(0, 6), rng.uniform(18, 24), rng.uniform(15, 24), rng.uniform(150, 240),
                title_ink, int(rng.choice([600, 700, 800, 900])), shear)  # fmt: skip
-    footer = US_SLOGANS[int(rng.integers(len(US_SLOGANS)))] if rng.random() < 0.75 else US_COUNTIES[int(rng.integers(10))]
+    footers = US_SLOGANS if rng.random() < 0.75 else US_COUNTIES
+    footer = footers[int(rng.integers(len(footers)))]
     if rng.random() < 0.85:
-        print_text(canvas, footer, 152.5, rng.uniform(134, 141), rng.uniform(8, 12), 220, title_ink if rng.random() < 0.5 else ink, 700)
+        footer_ink = title_ink if rng.random() < 0.5 else ink
+        print_text(canvas, footer, 152.5, rng.uniform(134, 141), rng.uniform(8, 12), 220, footer_ink, 700)
     for corner_x in (12.0, 268.0):
         if rng.random() < 0.45:
             _sticker(canvas, corner_x + rng.normal(0, 2), rng.uniform(8, 14) if rng.random() < 0.7 else 118.0, rng)
@@ -361,13 +367,14 @@ _BR_FONTS = {"noto800": 2, "noto900": 3, "noto700": 1, "hershey_simplex": 1, "he
 
 def _draw_br_old(canvas: Canvas, groups, rng):
     commercial = rng.random() < 0.06  # red taxi / commercial plates, white characters
-    bg = _jitter((170, 35, 35), rng) if commercial else tuple(np.clip(rng.uniform(150, 215) + rng.normal(0, 4, 3), 0, 255))
+    grey = tuple(np.clip(rng.uniform(150, 215) + rng.normal(0, 4, 3), 0, 255))
+    bg = _jitter((170, 35, 35), rng) if commercial else grey
     ink = _jitter((240, 240, 240), rng, 5) if commercial else _jitter((25, 25, 28), rng, 6)
     canvas.fill(0, 0, 400, 130, bg)
     print_text(canvas, BR_CITIES[int(rng.integers(len(BR_CITIES)))], 200, 14.0, rng.uniform(9, 13), 230, ink, 700)
     layer = canvas.layer()
     canvas.border(layer, rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0), 6.0)
-    row = Row(8, 392, rng.uniform(32, 38), rng.uniform(62, 70), 40.0, 5.0, 32.0)
+    row = Row(8, 392, rng.uniform(32, 38), rng.uniform(62, 70), 40.0, 5.0, 32.0, "O")
     boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_FONTS), rng)
     _, (sep,) = row_cells(groups, row)
     _separator(canvas, layer, weighted_choice(["dash", "dot"], [1, 1], rng), sep, row.y + row.height * 0.5, 10.0)
@@ -390,7 +397,7 @@ def _draw_br_mercosul(canvas: Canvas, groups, rng):
         canvas.disc(20 + 6 * i, 10 + 5 * (i % 2), 1.5, (240, 240, 240))
     layer = canvas.layer()
     canvas.border(layer, 1.0, 2.0, 6.0)
-    row = Row(12, 388, rng.uniform(40, 46), rng.uniform(60, 68), 44.0, 4.0, 4.0)
+    row = Row(12, 388, rng.uniform(40, 46), rng.uniform(60, 68), 44.0, 4.0, 4.0, "O")
     boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_FONTS), rng)
     canvas.apply_layer(layer, _jitter((20, 20, 22), rng, 5), rng.uniform(0.0, 1.5) * canvas.ppm, _light(rng))
     return boxes
@@ -421,7 +428,7 @@ def _draw_eu(country: EuCountry, canvas: Canvas, groups, rng):
     _eu_band(canvas, country.code, rng)
     layer = canvas.layer()
     canvas.border(layer, 1.0, 1.5, 5.0)
-    row = Row(50, 512, rng.uniform(14, 19), rng.uniform(72, 78), 44.0, 3.5, 30.0)
+    row = Row(50, 512, rng.uniform(14, 19), rng.uniform(72, 78), 44.0, 3.5, 30.0, "O")
     style = _style(rng, {"noto600": 2, "noto700": 3, "noto800": 1, "hershey_simplex": 2})
     boxes = draw_row(canvas, layer, groups, row, style, rng)
     _, seps = row_cells(groups, row)
@@ -454,8 +461,6 @@ _EU_COUNTRIES = {
 
 
 def _layouts() -> dict[str, Layout]:
-    from functools import partial
-
     cn, br = (440.0, 140.0), (400.0, 130.0)
     table = [
         Layout("cn_blue", "cn", 0.85, _CN_BLUE_TEXT, cn, 4.0, partial(_draw_cn, "blue")),
@@ -465,7 +470,8 @@ def _layouts() -> dict[str, Layout]:
         Layout("br_old", "br", 0.7, TextSpec((("[A-Z]{3} [0-9]{4}", 1.0),)), br, 5.0, _draw_br_old),
         Layout("br_mercosul", "br", 0.3, TextSpec((("[A-Z]{3}[0-9][A-Z][0-9]{2}", 1.0),)), br, 6.0, _draw_br_mercosul),
     ]
-    table += [Layout(name, "eu", w, spec, (520.0, 110.0), 5.0, partial(_draw_eu, c)) for name, (c, spec, w) in _EU_COUNTRIES.items()]
+    for name, (country, spec, weight) in _EU_COUNTRIES.items():
+        table.append(Layout(name, "eu", weight, spec, (520.0, 110.0), 5.0, partial(_draw_eu, country)))
     return {layout.name: layout for layout in table}
 
 
@@ -475,7 +481,8 @@ LAYOUTS: dict[str, Layout] = _layouts()
 def region_layouts(region: str) -> list[Layout]:
     found = [layout for layout in LAYOUTS.values() if layout.region == region]
     if not found:
-        raise ConfigError(f"unknown region {region!r} for synthetic plates (regions: {', '.join(sorted({l.region for l in LAYOUTS.values()}))})")
+        known = ", ".join(sorted({layout.region for layout in LAYOUTS.values()}))
+        raise ConfigError(f"unknown region {region!r} for synthetic plates (regions: {known})")
     return found
 
 
@@ -530,7 +537,7 @@ def render_plate(
             chosen, groups = max(candidates, key=lambda c: c.weight), (text,)
     if ppm is None:
         ppm = face_ppm(width_px, chosen.size_mm[0]) if width_px else DEFAULT_PPM
-    canvas = Canvas(*chosen.size_mm, ppm, (0, 0, 0), chosen.corner_mm)
+    canvas = Canvas(*chosen.size_mm, ppm, corner_mm=chosen.corner_mm)
     boxes = chosen.draw(canvas, groups, rng)
     canvas.finish(rng)
     return RenderedPlate(

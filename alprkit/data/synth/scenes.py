@@ -103,7 +103,8 @@ def render_scene(
     image = street(rng, size[0], size[1], region, horizon)
     low, high = PLATE_WIDTHS[region]
     scale_to_fit = min(1.0, size[0] / SCENE_SIZES[region][0])
-    widths = sorted((float(np.clip(rng.uniform(low, high) * c.scale * scale_to_fit, MIN_PLATE_WIDTH, size[0] * 0.8)) for _ in range(count)), reverse=True)
+    widths = rng.uniform(low, high, count) * c.scale * scale_to_fit
+    widths = sorted(np.clip(widths, MIN_PLATE_WIDTH, size[0] * 0.8).tolist(), reverse=True)
     # Place from the nearest car (the widest plate, in the middle of the view) outwards, keeping
     # each farther plate off every nearer car; then draw from the farthest, so nothing hides a plate.
     placed: list[tuple] = []  # (quad, plate, vehicle extent)

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..regions import CN_LETTERS, CN_PROVINCES, DIGITS, LETTERS
+from ..regions import CN_LETTERS, CN_PROVINCES, DIGITS
 
 _TOKEN = re.compile(r"(\[[^\]]+\]|\\.|[^\[\\{ ])(\{(\d+)(?:,(\d+))?\})?| ")
 
@@ -127,13 +127,14 @@ CN_LETTER = f"[{CN_LETTERS}]"
 CN_ALNUM = f"[{CN_LETTERS}{DIGITS}]"
 # CCPD-like prefix bias: most plates are from Hefei (皖A), a few from the rest of Anhui.
 CCPD_PREFIXES = (("皖A", 0.45), ("皖", 0.2))
-LATIN = f"[{LETTERS}]"
 
 
 # Text that is not a plate: shop signs, street names, stickers, phone numbers.
-_SIGNS_CN = ("停车场", "出口", "欢迎光临", "汽车美容", "中国银行", "超市", "药店", "洗车", "酒店", "餐厅", "快递", "理发")
-_SIGNS_LATIN = ("EXIT ONLY", "NO PARKING", "Cumberland Ave", "OPEN", "SALE 50%", "PHARMACY", "Main St", "HOTEL", "PIZZA",
-                "STOP", "ONE WAY", "Estacionamento", "FARMACIA", "PARKING", "Taxi", "Centro", "NOTICE", "Car Wash")  # fmt: skip
+_SIGNS_CN = ("停车场", "出口", "欢迎光临", "汽车美容", "中国银行", "超市", "药店", "洗车", "酒店", "餐厅", "快递")
+_SIGNS_LATIN = (
+    "EXIT ONLY", "NO PARKING", "Cumberland Ave", "OPEN", "SALE 50%", "PHARMACY", "Main St", "HOTEL", "PIZZA",
+    "STOP", "ONE WAY", "Estacionamento", "FARMACIA", "PARKING", "Taxi", "Centro", "NOTICE", "Car Wash",
+)  # fmt: skip
 
 
 def distractor_text(rng: np.random.Generator, region: str = "cn") -> str:

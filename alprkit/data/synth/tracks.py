@@ -86,8 +86,10 @@ def render_track(
         chars = tuple(quad_box(transform_points(matrix, _box_corners(b))) for b in plate.char_boxes)
         s = width / plate.size_mm[0]
         side, up, down = EXTENT_MM
-        vehicle = (max(0.0, centre[0] - side * s), max(0.0, centre[1] - up * s), min(w, centre[0] + side * s), min(h, centre[1] + down * s))
-        label = PlateLabel(text=plate.text, box=quad_box(quad), corners=as_corners(quad), region=plate.region, extra={"chars": chars, "layout": plate.layout})
+        vehicle = (max(0.0, centre[0] - side * s), max(0.0, centre[1] - up * s),
+                   min(w, centre[0] + side * s), min(h, centre[1] + down * s))  # fmt: skip
+        label = PlateLabel(text=plate.text, box=quad_box(quad), corners=as_corners(quad), region=plate.region,
+                           extra={"chars": chars, "layout": plate.layout})  # fmt: skip
         yield TrackFrame(degrade.to_uint8(image), label, vehicle, fc, int(np.clip(fc.jpeg, 60, 95)))
 
 

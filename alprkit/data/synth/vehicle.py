@@ -52,14 +52,14 @@ def _rect(x0, y0, x1, y1, n=1):
 
 
 # Unit quarter circles for the corners TL, TR, BR, BL, in drawing order.
-_ARCS = [np.column_stack([np.cos(a), np.sin(a)]) for a in np.radians(np.linspace(0, 90, 6)[None] + [[180], [270], [0], [90]])]
+_ARCS = [np.column_stack([np.cos(a), np.sin(a)]) for a in np.radians(np.linspace(0, 90, 6) + [[180], [270], [0], [90]])]
 
 
 def _rounded(x0, y0, x1, y1, r_top, r_bottom=0.0):
     """A rectangle with rounded top (and optionally bottom) corners, as a polygon."""
-    centres = ((x0 + r_top, y0 + r_top), (x1 - r_top, y0 + r_top), (x1 - r_bottom, y1 - r_bottom), (x0 + r_bottom, y1 - r_bottom))
-    radii = (r_top, r_top, r_bottom, r_bottom)
-    return np.vstack([arc * r + c for arc, r, c in zip(_ARCS, radii, centres)])
+    tt, bb = r_top, r_bottom
+    centres = ((x0 + tt, y0 + tt), (x1 - tt, y0 + tt), (x1 - bb, y1 - bb), (x0 + bb, y1 - bb))
+    return np.vstack([arc * r + c for arc, r, c in zip(_ARCS, (tt, tt, bb, bb), centres)])
 
 
 class PlanePainter:
@@ -82,7 +82,9 @@ class PlanePainter:
         pts = _project(self.matrix, np.asarray(pts_mm, np.float64), self.px_per_mm)
         if pts is None:
             return
-        soft = soft_mm * self.px_per_mm * abs(np.linalg.det(self.matrix[:2, :2])) ** 0.5 / max(1e-9, abs(self.matrix[2, 2]))
+        # pixels per plate-face pixel near the plate: the homography's local scale
+        local_scale = abs(np.linalg.det(self.matrix[:2, :2])) ** 0.5 / max(1e-9, abs(self.matrix[2, 2]))
+        soft = soft_mm * self.px_per_mm * local_scale
         pad = int(2 * soft) + 2
         h, w = self.image.shape[:2]
         x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - pad, 0)
@@ -103,7 +105,7 @@ class PlanePainter:
         mask = fonts.fitted_text(text, 700, 4096, 48)
         h, w = mask.shape
         half_w, half_h = height * w / h / 2, height / 2
-        quad_mm = np.array([[cx - half_w, cy - half_h], [cx + half_w, cy - half_h], [cx + half_w, cy + half_h], [cx - half_w, cy + half_h]])
+        quad_mm = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [half_w, half_h] + [cx, cy]
         dst = _project(self.matrix, quad_mm, self.px_per_mm)
         if dst is None:
             return
@@ -197,7 +199,8 @@ def draw_vehicle(
     frame = (20, 20, 22) if rng.random() < 0.5 else shade(rng.uniform(0.35, 0.8))
     paint.rect(-mx, -my, mx, bottom, frame)
     if dealer:
-        paint.text(DEALERS[int(rng.integers(len(DEALERS)))], 0, (ph / 2 + bottom) / 2, (bottom - ph / 2) * 0.6, (210, 210, 210))
+        name = DEALERS[int(rng.integers(len(DEALERS)))]
+        paint.text(name, 0, (ph / 2 + bottom) / 2, (bottom - ph / 2) * 0.6, (210, 210, 210))
 
 
 DEALERS = ("DEALER SALES", "TOYOTA OF DALLAS", "LAMBORGHINI", "HONDA WORLD", "AUTONATION", "CARMAX")

@@ -1,0 +1,258 @@
+"""The cascade plate detector of seed 002: a light RPN on the downsampled image, then an R-CNN on
+patches sampled from the full-resolution image that classifies each and regresses its four corners.
+
+The frame is scaled to fit ``rpn_size`` (the paper runs its RPN on images halved to
+480x360) and padded with grey 128. The best ``proposals`` RPN boxes after NMS (the
+paper keeps 10) are widened or heightened symmetrically to an aspect of 1:2.5, cut
+from the frame (grey 128 outside it) and scaled to 48x120 for the R-CNN. A plate's box
+is the bounding box of its regressed corners.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from alprkit.backends import BACKENDS, TorchBackend, export_onnx, make_backend
+from alprkit.errors import ConfigError
+from alprkit.recognizers import crops_to_batch, softmax
+from alprkit.types import Detection, Frame
+from alprkit.weights import load_weights
+
+from .models import ANCHOR_AREAS, ANCHOR_RATIOS, FEATURE_STRIDE, RCNN, RCNN_SIZE, RPN
+
+ARCHITECTURE = "rpn_rcnn"
+SAMPLER_ASPECT = 2.5  # width / height of a sampled patch
+PAD = 128  # grey outside the image, for the RPN canvas and the sampler (section 2)
+
+
+class RpnRcnnNetworks(nn.Module):
+    """RPN and R-CNN under one state dict (``rpn.*``, ``rcnn.*``)."""
+
+    def __init__(self, rpn: dict | None = None, rcnn: dict | None = None):
+        super().__init__()
+        self.options = {"rpn": dict(rpn or {}), "rcnn": dict(rcnn or {})}
+        self.rpn = RPN(**self.options["rpn"])
+        self.rcnn = RCNN(**self.options["rcnn"])
+
+
+# -- anchors and box coding (Faster R-CNN) -----------------------------------------------
+
+
+def anchor_shapes() -> np.ndarray:
+    """(A, 2) widths and heights: every area at every height/width ratio."""
+    return np.array([(np.sqrt(a / r), np.sqrt(a * r)) for a in ANCHOR_AREAS for r in ANCHOR_RATIOS])
+
+
+def make_anchors(rows: int, cols: int) -> np.ndarray:
+    """(rows * cols * A, 4) anchor boxes in RPN-input pixels, ordered row, column, anchor."""
+    shapes = anchor_shapes()
+    ys, xs = np.mgrid[0:rows, 0:cols]
+    centres = (np.stack([xs, ys], axis=-1).reshape(-1, 1, 2) + 0.5) * FEATURE_STRIDE
+    half = shapes[None] / 2
+    return np.concatenate([centres - half, centres + half], axis=-1).reshape(-1, 4)
+
+
+def split_rpn_output(out: np.ndarray | torch.Tensor):
+    """(5A, rows, cols) -> objectness logits (rows * cols * A,) and deltas (rows * cols * A, 4)."""
+    a = out.shape[0] // 5
+    rows, cols = out.shape[1:]
+    logits = out[:a].transpose(1, 2, 0) if isinstance(out, np.ndarray) else out[:a].permute(1, 2, 0)
+    deltas = out[a:].reshape(a, 4, rows, cols)
+    deltas = deltas.transpose(2, 3, 0, 1) if isinstance(out, np.ndarray) else deltas.permute(2, 3, 0, 1)
+    return logits.reshape(-1), deltas.reshape(-1, 4)
+
+
+def encode(anchors: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    wa, ha = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
+    wb, hb = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    return np.stack([((boxes[:, 0] + boxes[:, 2]) - (anchors[:, 0] + anchors[:, 2])) / 2 / wa,
+                     ((boxes[:, 1] + boxes[:, 3]) - (anchors[:, 1] + anchors[:, 3])) / 2 / ha,
+                     np.log(wb / wa), np.log(hb / ha)], axis=1)
+
+
+def decode(anchors: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    wa, ha = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
+    cx = (anchors[:, 0] + anchors[:, 2]) / 2 + deltas[:, 0] * wa
+    cy = (anchors[:, 1] + anchors[:, 3]) / 2 + deltas[:, 1] * ha
+    w, h = wa * np.exp(np.clip(deltas[:, 2], -4, 4)), ha * np.exp(np.clip(deltas[:, 3], -4, 4))
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    from torchvision.ops import nms as torch_nms
+
+    return torch_nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), threshold).numpy()
+
+
+# -- the RPN canvas and the sampler --------------------------------------------------------
+
+
+def letterbox(pixels: np.ndarray, size, scale: float | None = None) -> tuple[np.ndarray, float]:
+    """The image scaled to fit ``size`` = (w, h) (or by ``scale``), top-left, padded with grey."""
+    h, w = pixels.shape[:2]
+    scale = scale or min(size[0] / w, size[1] / h)
+    scaled = cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    canvas = np.full((size[1], size[0], 3), PAD, dtype=np.uint8)
+    sh, sw = min(size[1], scaled.shape[0]), min(size[0], scaled.shape[1])
+    canvas[:sh, :sw] = scaled[:sh, :sw]
+    return canvas, scale
+
+
+def sampler_regions(boxes: np.ndarray) -> np.ndarray:
+    """Each box extended symmetrically (wider or taller) to width : height = 2.5, in whole pixels."""
+    centre = (boxes[:, 0:2] + boxes[:, 2:4]) / 2
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    w, h = np.maximum(w, h * SAMPLER_ASPECT), np.maximum(h, w / SAMPLER_ASPECT)
+    regions = np.concatenate([centre - np.stack([w, h], 1) / 2, centre + np.stack([w, h], 1) / 2], axis=1)
+    return np.round(regions)
+
+
+def sample_patches(pixels: np.ndarray, regions: np.ndarray) -> list[np.ndarray]:
+    """48x120 patches of ``regions`` (from :func:`sampler_regions`), grey 128 outside the image."""
+    h, w = pixels.shape[:2]
+    patches = []
+    for x1, y1, x2, y2 in regions.astype(int):
+        inner = pixels[max(0, y1) : max(0, min(h, y2)), max(0, x1) : max(0, min(w, x2))]
+        patch = cv2.copyMakeBorder(inner, max(0, -y1), max(0, y2 - max(h, y1)), max(0, -x1), max(0, x2 - max(w, x1)),
+                                   cv2.BORDER_CONSTANT, value=(PAD, PAD, PAD))
+        shrink = patch.shape[1] > RCNN_SIZE[0]
+        patches.append(cv2.resize(patch, RCNN_SIZE, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR))
+    return patches
+
+
+def corner_shifts(regions: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Corners (n, 4, 2) as shifts from the region's own corners in units of its width and height (eq. 1)."""
+    return ((corners - _region_corners(regions)) / _region_size(regions)).reshape(len(regions), 8)
+
+
+def corners_from_shifts(regions: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    return _region_corners(regions) + shifts.reshape(len(regions), 4, 2) * _region_size(regions)
+
+
+def _region_corners(regions):
+    x1, y1, x2, y2 = regions.T
+    return np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x2, y2], 1), np.stack([x1, y2], 1)], 1)
+
+
+def _region_size(regions):
+    return (regions[:, 2:4] - regions[:, 0:2])[:, None, :]
+
+
+def _fraction(key, value):
+    if not 0.0 <= float(value) <= 1.0:
+        raise ConfigError(f"detector rpn_rcnn: {key} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+class RpnRcnnDetector:
+    """``Frame -> list[Detection]``: boxes from the regressed corners, R-CNN plate probability as score."""
+
+    def __init__(self, networks: RpnRcnnNetworks, *, rpn_size=(640, 384), proposals=10, pre_nms=300,
+                 rpn_nms=0.7, threshold=0.5, nms=0.3, backend="torch", threads=None, name=ARCHITECTURE):
+        rpn_size = tuple(int(v) for v in rpn_size)
+        if len(rpn_size) != 2 or min(rpn_size) < 64 or any(v % FEATURE_STRIDE for v in rpn_size):
+            raise ConfigError(f"detector rpn_rcnn: rpn_size must be [w, h], each >= 64 and a multiple of "
+                              f"{FEATURE_STRIDE}, got {list(rpn_size)}")
+        if int(proposals) < 1 or int(pre_nms) < int(proposals):
+            raise ConfigError(f"detector rpn_rcnn: need 1 <= proposals <= pre_nms, got {proposals} and {pre_nms}")
+        if backend not in BACKENDS:
+            raise ConfigError(f"detector rpn_rcnn: unknown backend {backend!r} (backends: {', '.join(BACKENDS)})")
+        self.networks = networks.eval()
+        self.rpn_size = rpn_size
+        self.proposals, self.pre_nms = int(proposals), int(pre_nms)
+        self.rpn_nms, self.threshold, self.nms = (_fraction("rpn_nms", rpn_nms), _fraction("threshold", threshold),
+                                                  _fraction("nms", nms))
+        self.backend, self.threads, self.name = backend, threads, name
+        self.anchors = make_anchors(rpn_size[1] // FEATURE_STRIDE, rpn_size[0] // FEATURE_STRIDE)
+        self._runners = None
+
+    def _run(self, part, batch):
+        if self._runners is None:  # built on first use: onnxruntime exports then
+            self._runners = {
+                "rpn": make_backend(self.backend, self.networks.rpn, self.rpn_size, f"{self.name}-rpn", self.threads),
+                "rcnn": make_backend(self.backend, self.networks.rcnn, RCNN_SIZE, f"{self.name}-rcnn", self.threads),
+            }
+        return self._runners[part](batch)
+
+    def use_torch(self):
+        """Run the live torch modules (training validates through this)."""
+        self._runners = {"rpn": TorchBackend(self.networks.rpn), "rcnn": TorchBackend(self.networks.rcnn)}
+        return self
+
+    def __call__(self, frame: Frame) -> list[Detection]:
+        return self.classify(frame.pixels, self.propose(frame.pixels))
+
+    def propose(self, pixels: np.ndarray, count: int | None = None) -> np.ndarray:
+        """The best ``count`` (default ``proposals``) RPN boxes after NMS as rows (x1, y1, x2, y2,
+        objectness) in frame pixels."""
+        h, w = pixels.shape[:2]
+        canvas, scale = letterbox(pixels, self.rpn_size)
+        logits, deltas = split_rpn_output(self._run("rpn", crops_to_batch([canvas]))[0])
+        order = np.argsort(-logits)[: self.pre_nms]
+        boxes = decode(self.anchors[order], deltas[order]) / scale
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        scores = 1 / (1 + np.exp(-logits[order]))
+        sizable = (boxes[:, 2] - boxes[:, 0] >= 4) & (boxes[:, 3] - boxes[:, 1] >= 2)
+        boxes, scores = boxes[sizable], scores[sizable]
+        keep = nms(boxes, scores, self.rpn_nms)[: count or self.proposals] if len(boxes) else np.zeros(0, dtype=int)
+        return np.concatenate([boxes[keep], scores[keep, None]], axis=1)
+
+    def classify(self, pixels: np.ndarray, proposals: np.ndarray) -> list[Detection]:
+        if not len(proposals):
+            return []
+        h, w = pixels.shape[:2]
+        regions = sampler_regions(proposals[:, :4])
+        out = self._run("rcnn", crops_to_batch(sample_patches(pixels, regions))).astype(np.float64)
+        scores = softmax(out[:, :2], axis=1)[:, 1]
+        corners = corners_from_shifts(regions, out[:, 2:10])
+        boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        keep = (scores >= self.threshold) & (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+        boxes, corners, scores = boxes[keep], corners[keep], scores[keep]
+        if not len(boxes):
+            return []
+        return [
+            Detection(box=tuple(float(v) for v in boxes[i]), score=float(scores[i]),
+                      corners=tuple((float(x), float(y)) for x, y in corners[i]))
+            for i in nms(boxes, scores, self.nms)
+        ]
+
+    # -- training and export -----------------------------------------------------
+    def training_recipe(self):
+        from .training import RpnRcnnRecipe
+
+        return RpnRcnnRecipe(self)
+
+    def metadata(self) -> dict:
+        return {"architecture": ARCHITECTURE, "options": self.networks.options}
+
+    def onnx_parts(self) -> dict:
+        """Each network to export: (module, input size (w, h), exporter)."""
+        return {"rpn": (self.networks.rpn, self.rpn_size, export_onnx), "rcnn": (self.networks.rcnn, RCNN_SIZE, export_onnx)}
+
+
+def create(weights=None, pretrained=True, **params) -> RpnRcnnDetector:
+    """An RPN + R-CNN detector; without ``weights`` the shipped default weights when present (and
+    ``pretrained``), else untrained."""
+    from alprkit.registry import Weights
+
+    from . import default_weights
+
+    if isinstance(weights, (str, Path)):
+        weights = Weights(path=Path(weights))
+    weights = weights or (default_weights() if pretrained else None)
+    if weights is None:
+        return RpnRcnnDetector(RpnRcnnNetworks(), **params)
+    state, meta = load_weights(weights.path)
+    if meta.get("architecture") != ARCHITECTURE:
+        raise ConfigError(f"{weights.path}: weights of {meta.get('architecture')!r}, not of an rpn_rcnn detector")
+    networks = RpnRcnnNetworks(**meta.get("options", {}))
+    networks.load_state_dict({k: v.float() for k, v in state.items()})
+    return RpnRcnnDetector(networks, name=Path(weights.path).stem, **params)
