@@ -20,7 +20,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 def main(cfg, words) -> int:
-    source = Path(cfg.input) if cfg.input else SAMPLES
+    # Without input, each pipeline reads the built-in samples made for it (crops or full images).
+    source = Path(cfg.input) if cfg.input else SAMPLES / cfg.pipeline.get("sample", "crops_cn")
     if not source.exists():
         raise InputError(source, "no such file or folder")
     output = Path(cfg.output) if cfg.output else None
