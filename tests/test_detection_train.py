@@ -35,9 +35,12 @@ def test_every_stage_trains_resumes_and_writes_loadable_weights(capsys, tmp_path
     assert (out / "logs" / stages[0] / "metrics.csv").is_file() and (out / "config.yaml").is_file()
 
     # Resuming a finished run trains nothing again and writes the same weights.
+    trained = {s: (out / "stages" / f"{s}.safetensors").stat().st_mtime_ns for s in stages}
     status, _, err = cli(capsys, *args, "train.resume=auto")
     assert status == 0, err
-    assert json.loads((out / "result.json").read_text())["steps"] == {}
+    assert {s: (out / "stages" / f"{s}.safetensors").stat().st_mtime_ns for s in stages} == trained
+    assert json.loads((out / "result.json").read_text())["steps"] == {s: 2 for s in stages}
+    assert load_weights(weights)[0].keys() == state.keys()
     check_component("detector", plugins.registry().create("detector", name, weights=str(weights)))
 
 

@@ -8,11 +8,11 @@ from helpers import run_alprkit, write_crops
 def test_leaderboard_scores_fitting_pipelines_and_writes_its_page(tmp_path):
     crops = write_crops(tmp_path / "crops")
     out = tmp_path / "board"
-    benchmarks = (f"+leaderboard.benchmarks={{tiny: {{data: {crops}, kind: crops, region: cn}},"
-                  f" us_only: {{data: {crops}, kind: crops, region: us}},"
-                  f" gone: {{data: {tmp_path / 'missing'}, kind: crops, region: cn}}}}")
-    result = run_alprkit("leaderboard", "leaderboard.pipelines=[untrained]", "~leaderboard.benchmarks", benchmarks,
-                         f"output={out}",
+    benchmarks = [f"+leaderboard.benchmarks.tiny={{data: {crops}, kind: crops, region: cn}}",
+                  f"+leaderboard.benchmarks.us_only={{data: {crops}, kind: crops, region: us}}",
+                  f"+leaderboard.benchmarks.gone={{data: {tmp_path / 'missing'}, kind: crops, region: cn}}",
+                  "leaderboard.select=[tiny,us_only,gone]"]
+    result = run_alprkit("leaderboard", "leaderboard.pipelines=[untrained]", *benchmarks, f"output={out}",
                          "progress=false", "warmup=0")
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())

@@ -16,7 +16,11 @@ def main(cfg, words) -> int:
     board = cfg.leaderboard
     names = _pipeline_names(board.pipelines)
     pipelines = {name: compose("eval", [f"pipeline={name}", "data=unused"]) for name in names}
-    benchmarks = [leaderboard.Benchmark.from_config(n, node) for n, node in board.benchmarks.items()]
+    selected = list(board.select) if board.select else list(board.benchmarks)
+    unknown = sorted(set(selected) - set(board.benchmarks))
+    if unknown:
+        raise ConfigError(f"leaderboard.select: unknown {', '.join(unknown)} (benchmarks: {', '.join(board.benchmarks)})")
+    benchmarks = [leaderboard.Benchmark.from_config(n, board.benchmarks[n]) for n in selected]
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
     results = leaderboard.run(pipelines, benchmarks, warmup=config_int(cfg, "warmup", 0),
                               show_progress=cfg.progress, log=log)

@@ -313,8 +313,9 @@ def train_detector(cfg) -> int:
     for stage in stages:
         done = output / "stages" / f"{stage}.safetensors"
         if t.resume and done.exists():  # finished before an interruption: keep its weights
-            state, _ = load_weights(done)
+            state, meta = load_weights(done)
             detector.networks.load_state_dict({k: v.float() for k, v in state.items()})
+            steps[stage] = meta.get("steps")
             continue
         trainer = _train_stage(cfg, recipe, stage, output, sources, weights, val_scenes, resume)
         if resume != "auto":  # a checkpoint file resumes the first stage trained, not the later ones
@@ -323,7 +324,8 @@ def train_detector(cfg) -> int:
         metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
         is_global_zero = trainer.is_global_zero
         if is_global_zero:
-            save_weights(done, detector.networks.state_dict(), {**detector.metadata(), "stage": stage})
+            save_weights(done, detector.networks.state_dict(),
+                         {**detector.metadata(), "stage": stage, "steps": steps[stage]})
     if not is_global_zero:
         return 0
 
