@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .metrics import iou
 from .types import PlateObservation, PlateStream
-
-
-def box_iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -42,15 +35,15 @@ class IouTracker:
         """Add one frame's observations; return the streams that ended before it."""
         pairs = sorted(
             (
-                (box_iou(t.last.detection.box, o.detection.box), ti, oi)
+                (iou(t.last.detection.box, o.detection.box), ti, oi)
                 for ti, t in enumerate(self._tracks)
                 for oi, o in enumerate(observations)
             ),
             reverse=True,
         )
         used_tracks, used_obs = set(), set()
-        for iou, ti, oi in pairs:
-            if iou < self.min_iou:
+        for overlap, ti, oi in pairs:
+            if overlap < self.min_iou:
                 break
             if ti in used_tracks or oi in used_obs:
                 continue
