@@ -106,11 +106,16 @@ class Registry:
         return component
 
     def create(self, kind, name, **params):
-        """Build a component; ``name.tag`` passes the tagged :class:`Weights` as ``weights=``."""
+        """Build a component; ``name.tag`` passes the tagged :class:`Weights` as ``weights=``.
+
+        ``weights`` may also be given as a file path (``+recognizer.weights=run/x.safetensors``).
+        """
         component = self.get(kind, name)
         _, _, tag = name.partition(".")
         if tag:
             params["weights"] = component.weights[tag]
+        elif isinstance(params.get("weights"), (str, Path)):
+            params["weights"] = Weights(Path(params["weights"]))
         return component.factory(**params)
 
     def _table(self, kind):

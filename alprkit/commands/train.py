@@ -24,6 +24,10 @@ from ..weights import save_weights
 
 
 def main(cfg, words) -> int:
+    if words == ["export"]:
+        return export_checkpoint(cfg)
+    if words:
+        raise ConfigError(f"unknown train words {' '.join(words)!r} (usage: alprkit train [export] key=value ...)")
     if cfg.get("detector"):
         from ..train.detection import train_detector
 
@@ -83,23 +87,56 @@ def train_recognizer(cfg) -> int:
     if not trainer.is_global_zero:
         return 0
 
-    network.stn_active = getattr(network, "stn", None) is not None
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
     command = "alprkit train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    weights = save_weights(output / f"{network.architecture}.safetensors", network.state_dict(), {
+    save_trained(recognizer, output, int(trainer.global_step), command, metrics)
+    return 0
+
+
+def save_trained(recognizer, output: Path, steps: int, command: str, metrics: dict, name=None,
+                 result=True) -> Path:
+    """Write a trained recognizer's self-describing weights (and result.json) into its run folder."""
+    network = recognizer.network
+    network.stn_active = getattr(network, "stn", None) is not None
+    weights = save_weights(output / f"{name or network.architecture}.safetensors", network.state_dict(), {
         "architecture": network.architecture,
-        "alphabet": list(alphabet),
-        "stn": getattr(network, "stn", None) is not None,
+        "alphabet": list(recognizer.alphabet),
+        "stn": network.stn_active,
         "options": network.options,
         "region": recognizer.region,
-        "input_size": list(size),
-        "steps": int(trainer.global_step),
+        "input_size": list(recognizer.input_size),
+        "steps": steps,
         "command": command,
         "metrics": metrics,
     })
-    write_json_atomic(output / "result.json", {"weights": str(weights), "steps": int(trainer.global_step),
-                                                "metrics": metrics, "command": command})
-    print(f"alprkit: weights written to {weights} after {trainer.global_step} steps; {metrics}", file=sys.stderr)
+    if result:
+        write_json_atomic(output / "result.json", {"weights": str(weights), "steps": steps, "metrics": metrics,
+                                                    "command": command})
+    print(f"alprkit: weights written to {weights} after {steps} steps; {metrics}", file=sys.stderr)
+    return weights
+
+
+def export_checkpoint(cfg) -> int:
+    """``alprkit train export run=DIR [checkpoint=last|best]``: weights from any checkpoint of a run."""
+    import torch
+
+    run = Path(str(cfg.get("run") or ""))
+    if not (run / "config.yaml").is_file():
+        raise ConfigError(f"run={run}: not a training run folder (no config.yaml)")
+    which = cfg.get("checkpoint") or "last"
+    path = run / "checkpoints" / f"{which}.ckpt"
+    if not path.is_file():
+        raise ConfigError(f"checkpoint={which}: {path} not found")
+    run_cfg = OmegaConf.load(run / "config.yaml")
+    recognizer = build_component("recognizer", run_cfg.recognizer)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle objects
+    prefix = "network."
+    state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    recognizer.network.load_state_dict(state)
+    steps = int(checkpoint["global_step"])
+    command = f"alprkit train export run={run} checkpoint={which}"
+    save_trained(recognizer, run, steps, command, {}, name=f"{recognizer.network.architecture}.step{steps}",
+                 result=False)
     return 0
 
 
