@@ -45,7 +45,7 @@ def test_unknown_group_option_lists_the_available_ones():
 def test_unknown_component_name_lists_the_registered_ones_with_a_hint(image):
     result = run_alprkit("run", "pipeline=untrained", "detector.name=whole_imag", f"input={image}")
     assert_one_line_error(result.returncode, result.stderr, "unknown detector 'whole_imag'",
-                          "did you mean 'whole_image'?", "available: crop, whole_image")
+                          "did you mean 'whole_image'?", "available: crop, ", "whole_image)")
 
 
 def test_bad_value_is_one_line_naming_the_parameter(image):
@@ -85,8 +85,10 @@ def test_plugins_lists_every_kind_with_provider_and_version():
     registry = plugins.default_plugins().registry
     for kind in KINDS:
         assert f"{kind}s:" in lines
+        section = lines[lines.index(f"{kind}s:") + 1:]
+        section = section[:section.index("")] if "" in section else section
         for component in registry.components(kind):
-            [line] = [line for line in lines if line.strip().startswith(f"{component.name} ")]
+            [line] = [line for line in section if line.strip().startswith(f"{component.name} ")]
             assert f"{component.provider.plugin} {component.provider.version}" in line
     assert any(line.split() == ["basics", "alprkit", plugins.default_plugins().plugins[0].provider.version]
                for line in lines)

@@ -6,7 +6,9 @@ nothing is downloaded at run time. Plate typefaces are narrow and tall; stretchi
 the glyph to the plate's character cell gets their proportions, and the weight axis
 gives the stroke widths of different plate fonts. OpenCV's built-in font (the
 ``FONT_HERSHEY_*`` faces: stroke fonts in OpenCV 4, an embedded sans in OpenCV 5)
-adds a second Latin design.
+adds a second Latin design. The third, closest to real plates, is the procedural
+stroke font of :mod:`.strokefont` (the GA 36 plate typeface and its relatives);
+its styles draw only Latin letters and digits, other characters fall back to Noto.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ...errors import AlprkitError
+from . import strokefont
 
 _FONT_PACKAGE = "manimgx_fonts_cjk"
 _FONT_FILE = "NotoSansCJK-VF.otf.ttc"
 _SIMPLIFIED_CHINESE_FACE = 2
 _CANONICAL_HEIGHT = 128  # glyphs are cached at this ink height, then resized to cells
 
-# A plate-font style is "noto<weight>" (noto500 ... noto900) or one of these OpenCV faces
-# (font id, stroke thickness at the canonical size).
+# A plate-font style is "noto<weight>" (noto500 ... noto900), "stroke_<design>_<stroke mm>"
+# (strokefont.parse_style) or one of these OpenCV faces (font id, stroke thickness at the canonical size).
 HERSHEY_STYLES = {"hershey_simplex": (cv2.FONT_HERSHEY_SIMPLEX, 14), "hershey_duplex": (cv2.FONT_HERSHEY_DUPLEX, 13)}
 
 
@@ -58,13 +61,20 @@ def _ink_crop(mask: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=4096)
 def glyph(char: str, style: str) -> np.ndarray:
     """The ink of one character (uint8 mask, tightly cropped, about 128 px tall)."""
+    stroke = strokefont.parse_style(style)
+    if stroke and strokefont.supports(char, stroke[0]):
+        cell = strokefont.render(char, _CANONICAL_HEIGHT // 2, _CANONICAL_HEIGHT, *stroke)
+        out = np.ascontiguousarray(_ink_crop(cell))
+        out.flags.writeable = False
+        return out
     if style in HERSHEY_STYLES and char.isascii() and char != "0":  # its zero is slashed: Noto's is not
         font_id, thickness = HERSHEY_STYLES[style]
         canvas = np.zeros((300, 300), np.uint8)
         cv2.putText(canvas, char, (40, 230), font_id, 6.0, 255, thickness, cv2.LINE_AA)
         ink = _ink_crop(canvas)
     else:
-        weight = int(style[4:]) if style.startswith("noto") else 700  # Hanzi and zeros of other styles
+        # Hanzi and zeros of other styles; the Hanzi of GA 36 plates are as heavy as their stroke font.
+        weight = int(style[4:]) if style.startswith("noto") else 900 if stroke else 700
         font = noto(_CANONICAL_HEIGHT * 3 // 2, weight)
         left, top, right, bottom = font.getbbox(char)
         canvas = Image.new("L", (right - left + 8, bottom - top + 8))
@@ -85,8 +95,12 @@ def fitted_glyph(char: str, style: str, width: int, height: int, fill: str = "0"
     plate fonts are drawn on a fixed grid: with ``fill="0"`` digits fill their cell
     (Chinese and US plates), with ``"O"`` the round letters do and the zero stays
     narrower than O (EU and Brazilian fonts). Wider glyphs are squeezed into the
-    cell, narrow ones (1, I, J) keep their narrowness, centred.
+    cell, narrow ones (1, I, J) keep their narrowness, centred. Stroke-font glyphs are
+    drawn straight into the cell: their 0 and O span it by design.
     """
+    stroke = strokefont.parse_style(style)
+    if stroke and strokefont.supports(char, stroke[0]):
+        return strokefont.render(char, width, height, *stroke)
     ink = glyph(char, style)
     if not char.isascii():
         # Hanzi fill their cell in both directions.

@@ -176,7 +176,11 @@ def _separator(canvas: Canvas, layer: np.ndarray, kind: str, x_mm, cy_mm, size_m
 
 # --- China (GA 36-2018) --------------------------------------------------------------------
 
-_CN_FONTS = {"noto700": 2, "noto800": 3, "noto900": 2, "noto600": 1, "hershey_simplex": 1}
+# The GA 36 stroke font is the real typeface; Noto (a fifth of the plates) keeps some variety.
+_CN_FONTS = {
+    "stroke_ga36_10": 7, "stroke_ga36_11": 5, "stroke_ga36_9": 2, "stroke_ga36_12": 2,
+    "noto700": 1, "noto800": 2, "noto900": 1,
+}  # fmt: skip
 
 
 def _cn_colors(kind: str, rng):
@@ -252,7 +256,12 @@ US_COUNTIES = ("DAVIDSON", "JACKSON", "MONONA", "LINN", "POLK", "SHELBY", "KNOX"
 US_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 _US_INKS = ((20, 30, 95), (15, 15, 20), (150, 25, 35), (20, 80, 45), (95, 20, 35), (30, 60, 160))
-_US_FONTS = {"noto500": 2, "noto600": 3, "noto700": 2, "noto800": 1, "hershey_simplex": 2, "hershey_duplex": 1}
+# Many states use narrow condensed fonts of straight strokes and round arcs: the stroke font
+# (flagged or plain 1) is one more style among the sans faces.
+_US_FONTS = {
+    "noto500": 2, "noto600": 3, "noto700": 2, "noto800": 1, "hershey_simplex": 2, "hershey_duplex": 1,
+    "stroke_us_10": 2, "stroke_us_12": 1, "stroke_br_10": 1,
+}  # fmt: skip
 
 
 def _us_background(canvas: Canvas, rng) -> tuple[bool, RGB]:
@@ -363,6 +372,8 @@ BR_CITIES = (
     "PR-LONDRINA", "BA-FEIRA DE SANTANA", "SP-SANTOS", "RN-NATAL",
 )  # fmt: skip
 _BR_FONTS = {"noto800": 2, "noto900": 3, "noto700": 1, "hershey_simplex": 1, "hershey_duplex": 1}
+# The old grey plates' typeface (plain-bar 1, round-topped 3, heavy strokes) is of the stroke font's build.
+_BR_OLD_FONTS = {**_BR_FONTS, "stroke_br_12": 3, "stroke_br_14": 2}
 
 
 def _draw_br_old(canvas: Canvas, groups, rng):
@@ -375,7 +386,7 @@ def _draw_br_old(canvas: Canvas, groups, rng):
     layer = canvas.layer()
     canvas.border(layer, rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0), 6.0)
     row = Row(8, 392, rng.uniform(32, 38), rng.uniform(62, 70), 40.0, 5.0, 32.0, "O")
-    boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_FONTS), rng)
+    boxes = draw_row(canvas, layer, groups, row, _style(rng, _BR_OLD_FONTS), rng)
     _, (sep,) = row_cells(groups, row)
     _separator(canvas, layer, weighted_choice(["dash", "dot"], [1, 1], rng), sep, row.y + row.height * 0.5, 10.0)
     canvas.apply_layer(layer, ink, rng.uniform(0.5, 2.5) * canvas.ppm, _light(rng))
