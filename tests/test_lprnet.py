@@ -133,9 +133,21 @@ def test_onnxruntime_backend_reads_like_torch(trained, tmp_path, monkeypatch):
     assert list(tmp_path.rglob("*.onnx")), "the exported model is cached under ALPRKIT_CACHE"
 
 
-def test_train_init_rejects_weights_of_another_alphabet(trained, tmp_path):
-    crops, out = trained
-    result = run_alprkit("train", "train=smoke", "dataset=crops", f"dataset.path={crops}", "recognizer.region=us",
-                         f"train.init={out / 'lprnet_basic.safetensors'}", f"output={tmp_path / 'x'}",
-                         "progress=false")
-    assert result.returncode == 2 and "another alphabet" in result.stderr
+def test_train_init_from_another_alphabet_carries_the_backbone_over(trained, capsys):
+    from alprkit.commands.train import _load_init
+    from alprkit.weights import load_weights
+    from alprkit_lprnet.recognizer import alphabet_for
+
+    _, out = trained
+    cn_state, _ = load_weights(out / "lprnet_basic.safetensors")
+    us = alphabet_for("us")
+    network = build_network("lprnet_basic", len(us), stn=True)
+    fresh = {k: v.clone() for k, v in network.state_dict().items()}
+    _load_init(network, us, out / "lprnet_basic.safetensors")
+    assert "tensors carried over" in capsys.readouterr().err
+    state = network.state_dict()
+    carried = [k for k in state if k in cn_state and cn_state[k].shape == state[k].shape
+               and torch.equal(state[k], cn_state[k].to(state[k].dtype))]
+    assert any(k.startswith("stn.") for k in carried) and any(k.startswith("net.backbone") for k in carried)
+    head = next(k for k in state if k in cn_state and state[k].shape != cn_state[k].shape)
+    assert torch.equal(state[head], fresh[head]), "class layers start fresh"

@@ -141,12 +141,24 @@ def export_checkpoint(cfg) -> int:
 
 
 def _load_init(network, alphabet, path):
-    """Start from trained weights (a safetensors file of the same architecture and alphabet)."""
+    """Start from trained weights of the same architecture.
+
+    With the same alphabet every tensor must fit. With another alphabet (a cn model
+    starting a us one) the tensors of the same shape carry over: the backbone and the
+    STN; the layers sized by the class count start fresh.
+    """
     from ..weights import load_weights
 
     state, meta = load_weights(path)
+    own = network.state_dict()
     if tuple(meta.get("alphabet", alphabet)) != tuple(alphabet):
-        raise ConfigError(f"train.init: {path} was trained with another alphabet")
+        state = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        print(f"train.init: {path} has another alphabet; {len(state)} of {len(own)} tensors carried over, "
+              "the class layers start fresh", file=sys.stderr)
+        if not state:
+            raise ConfigError(f"train.init: {path} shares no tensor with this network")
+        network.load_state_dict(state, strict=False)
+        return
     missing, unexpected = network.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ConfigError(f"train.init: {path} does not fit this network "
