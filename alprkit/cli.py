@@ -7,6 +7,7 @@ overrides; ``--cfg`` prints the composed config instead of running.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -61,6 +62,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("alprkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _fail(message: str) -> int:

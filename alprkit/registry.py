@@ -26,6 +26,15 @@ class Weights:
     description: str = ""
 
 
+def shipped_weights(folder: Path, name: str) -> dict[str, Weights]:
+    """The weights a plugin ships in ``folder``: ``<name>.<tag>.safetensors`` (with the model
+    card ``<name>.<tag>.md`` beside it), by tag."""
+    found = {}
+    for path in sorted(Path(folder).glob(f"{name}.*.safetensors")):
+        card = path.with_suffix(".md")
+        found[path.name[len(name) + 1 : -len(".safetensors")]] = Weights(path, card if card.exists() else None)
+    return found
+
 @dataclass(frozen=True)
 class Provider:
     """Who registered a component: the plugin (entry-point name) and its distribution."""

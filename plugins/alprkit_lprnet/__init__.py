@@ -19,14 +19,9 @@ DESCRIPTIONS = {
 
 
 def shipped_weights(architecture):
-    from alprkit.registry import Weights
+    from alprkit.registry import shipped_weights
 
-    found = {}
-    for path in sorted(WEIGHTS.glob(f"{architecture}.*.safetensors")):
-        tag = path.name[len(architecture) + 1 : -len(".safetensors")]
-        card = path.with_suffix(".md")
-        found[tag] = Weights(path=path, card=card if card.exists() else None)
-    return found
+    return shipped_weights(WEIGHTS, architecture)
 
 
 def _factory(architecture):

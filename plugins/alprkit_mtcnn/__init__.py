@@ -14,13 +14,9 @@ DEFAULT_TAG = "multi"
 
 
 def shipped_weights():
-    from alprkit.registry import Weights
+    from alprkit.registry import shipped_weights
 
-    found = {}
-    for path in sorted(WEIGHTS.glob("mtcnn.*.safetensors")):
-        card = path.with_suffix(".md")
-        found[path.name[len("mtcnn.") : -len(".safetensors")]] = Weights(path=path, card=card if card.exists() else None)
-    return found
+    return shipped_weights(WEIGHTS, "mtcnn")
 
 
 def default_weights():

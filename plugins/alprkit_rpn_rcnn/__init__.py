@@ -14,14 +14,9 @@ DEFAULT_TAG = "multi"
 
 
 def shipped_weights():
-    from alprkit.registry import Weights
+    from alprkit.registry import shipped_weights
 
-    found = {}
-    for path in sorted(WEIGHTS.glob("rpn_rcnn.*.safetensors")):
-        card = path.with_suffix(".md")
-        tag = path.name[len("rpn_rcnn.") : -len(".safetensors")]
-        found[tag] = Weights(path=path, card=card if card.exists() else None)
-    return found
+    return shipped_weights(WEIGHTS, "rpn_rcnn")
 
 
 def default_weights():
