@@ -112,9 +112,13 @@ class FolderScenes:
         self.samples = [s for s in samples if s.plates and all(p.box is not None for p in s.plates)]
         if not self.samples:
             raise InputError(path, "no images with labelled plate boxes")
+        self._decoded: dict[int, TrainingScene] = {}  # real folders are small and drawn again and again
 
     def sample(self, rng: np.random.Generator) -> TrainingScene:
-        return self.load(self.samples[int(rng.integers(len(self.samples)))])
+        index = int(rng.integers(len(self.samples)))
+        if index not in self._decoded:
+            self._decoded[index] = self.load(self.samples[index])
+        return self._decoded[index]
 
     @staticmethod
     def load(sample) -> TrainingScene:
