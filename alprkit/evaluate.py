@@ -60,7 +60,7 @@ def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
         text = best.recognition.text if best else None
         pairs.append((text, sample.text))
         predictions.append({"file": sample.path.name, "truth": sample.text, "text": text,
-                            "confidence": best.recognition.confidence if best else None})
+                            "confidence": round(float(best.recognition.confidence), 4) if best else None})
     return EvalResult(recognition_metrics(pairs, fold), predictions, failures)
 
 
@@ -81,7 +81,8 @@ def _scenes(pipeline, dataset, latency, iou_threshold, fold, show_progress):
         for o, r in zip(observations, recognitions):
             if r is not None:
                 reads.append((index, o.detection.box, r.text))
-                found.append({"text": r.text, "confidence": round(r.confidence, 4), "box": list(o.detection.box)})
+                found.append({"text": r.text, "confidence": round(float(r.confidence), 4),
+                              "box": [round(float(v), 1) for v in o.detection.box]})
         for plate in sample.plates:
             if plate.box is not None:
                 boxes.append((index, plate.box))

@@ -82,12 +82,15 @@ def check_decoder(decoder):
     probs = np.full((len(path), len(alphabet)), 0.02)
     for t, c in enumerate(path):
         probs[t, c] = 0.94
-    recognition = decoder(CharScores(probs / probs.sum(axis=1, keepdims=True), alphabet, blank=0, region="us"))
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)  # as recognizers give them
+    recognition = decoder(CharScores(probs, alphabet, blank=0, region="us"))
     assert isinstance(recognition, Recognition), f"decoder returned {type(recognition).__name__}"
     assert recognition.text == "AB1", f"decoder read {recognition.text!r} from an unambiguous 'AB1'"
     scores = [c.score for c in recognition.candidates]
     assert scores == sorted(scores, reverse=True), "decoder candidates must be sorted best first"
     assert 0.0 <= recognition.confidence <= 1.0, f"confidence {recognition.confidence} outside [0, 1]"
+    numbers = [recognition.confidence, *recognition.char_probs, *scores]
+    assert all(type(x) is float for x in numbers), "scores must be Python floats (they are written as JSON)"
 
 
 def check_postfilter(postfilter):

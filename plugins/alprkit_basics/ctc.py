@@ -97,7 +97,7 @@ class BeamSearchDecoder:
             beams = self._prefix_search(scores.probs, scores.blank)
         ranked = sorted(beams.items(), key=lambda kv: kv[1][0], reverse=True)[: self.top_n]
         alphabet = scores.alphabet
-        candidates = tuple(Candidate("".join(alphabet[c] for c in prefix), p) for prefix, (p, _) in ranked)
+        candidates = tuple(Candidate("".join(alphabet[c] for c in prefix), float(p)) for prefix, (p, _) in ranked)
         best_prefix, (best_p, best_char_probs) = ranked[0] if ranked else ((), (0.0, ()))
         return Recognition(
             text=candidates[0].text if candidates else "",
