@@ -35,6 +35,7 @@ def shipped_weights(folder: Path, name: str) -> dict[str, Weights]:
         found[path.name[len(name) + 1 : -len(".safetensors")]] = Weights(path, card if card.exists() else None)
     return found
 
+
 @dataclass(frozen=True)
 class Provider:
     """Who registered a component: the plugin (entry-point name) and its distribution."""
