@@ -121,7 +121,7 @@ def test_shipped_weights_find_every_plate_of_a_crowded_scene():
 
 
 @pytest.mark.xfail(reason="mtcnn.multi (short CPU training) scores a plate-like 'ONE WAY' sign 0.97: "
-                   "docs/detectors.md, what stands in the way", strict=False)
+                   "docs/detectors.md, what stands in the way", strict=True)
 def test_shipped_weights_find_nothing_in_an_empty_street():
     from alprkit.data.synth.background import street
 
