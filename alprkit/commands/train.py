@@ -150,10 +150,10 @@ def _load_init(network, alphabet, path):
     from ..weights import load_weights
 
     state, meta = load_weights(path)
-    own = network.state_dict()
     if tuple(meta.get("alphabet", alphabet)) != tuple(alphabet):
+        own = network.state_dict()
         state = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-        print(f"train.init: {path} has another alphabet; {len(state)} of {len(own)} tensors carried over, "
+        print(f"alprkit: train.init: {path} has another alphabet; {len(state)} of {len(own)} tensors carried over, "
               "the class layers start fresh", file=sys.stderr)
         if not state:
             raise ConfigError(f"train.init: {path} shares no tensor with this network")

@@ -7,6 +7,7 @@ model card ``<architecture>.<tag>.md``, and are selected as ``lprnet_basic.cn``.
 from pathlib import Path
 
 from alprkit.hookspecs import hookimpl
+from alprkit.registry import shipped_weights
 
 WEIGHTS = Path(__file__).parent / "weights"
 
@@ -16,12 +17,6 @@ DESCRIPTIONS = {
     "lprnet_baseline": "LPRNet baseline: Inception blocks and a biLSTM decoder, CTC.",
     "lprnet_resnet18": "ResNet-18 backbone (timm), 3x48x96, biLSTM CTC head (NVIDIA baseline18).",
 }
-
-
-def shipped_weights(architecture):
-    from alprkit.registry import shipped_weights
-
-    return shipped_weights(WEIGHTS, architecture)
 
 
 def _factory(architecture):
@@ -36,7 +31,7 @@ def _factory(architecture):
 @hookimpl
 def alprkit_register_recognizers(register):
     for architecture, description in DESCRIPTIONS.items():
-        register(architecture, _factory(architecture), weights=shipped_weights(architecture),
+        register(architecture, _factory(architecture), weights=shipped_weights(WEIGHTS, architecture),
                  description=description)
 
 

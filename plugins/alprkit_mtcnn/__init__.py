@@ -8,20 +8,15 @@ card ``mtcnn.<tag>.md`` and are selected as ``detector=mtcnn`` (the default tag)
 from pathlib import Path
 
 from alprkit.hookspecs import hookimpl
+from alprkit.registry import shipped_weights
 
 WEIGHTS = Path(__file__).parent / "weights"
 DEFAULT_TAG = "multi"
 
 
-def shipped_weights():
-    from alprkit.registry import shipped_weights
-
-    return shipped_weights(WEIGHTS, "mtcnn")
-
-
 def default_weights():
     """The shipped weights an untagged ``mtcnn`` uses, or None before any are shipped."""
-    return shipped_weights().get(DEFAULT_TAG)
+    return shipped_weights(WEIGHTS, "mtcnn").get(DEFAULT_TAG)
 
 
 def _create(**params):
@@ -32,7 +27,7 @@ def _create(**params):
 
 @hookimpl
 def alprkit_register_detectors(register):
-    register("mtcnn", _create, weights=shipped_weights(),
+    register("mtcnn", _create, weights=shipped_weights(WEIGHTS, "mtcnn"),
              description="MTCNN for plates: P-Net pyramid + O-Net (24x94) with box, corners and score.")
 
 

@@ -8,20 +8,15 @@ default tag) or ``detector.name=rpn_rcnn.<tag>``.
 from pathlib import Path
 
 from alprkit.hookspecs import hookimpl
+from alprkit.registry import shipped_weights
 
 WEIGHTS = Path(__file__).parent / "weights"
 DEFAULT_TAG = "multi"
 
 
-def shipped_weights():
-    from alprkit.registry import shipped_weights
-
-    return shipped_weights(WEIGHTS, "rpn_rcnn")
-
-
 def default_weights():
     """The shipped weights an untagged ``rpn_rcnn`` uses, or None before any are shipped."""
-    return shipped_weights().get(DEFAULT_TAG)
+    return shipped_weights(WEIGHTS, "rpn_rcnn").get(DEFAULT_TAG)
 
 
 def _create_detector(**params):
@@ -38,7 +33,7 @@ def _create_rectifier(**params):
 
 @hookimpl
 def alprkit_register_detectors(register):
-    register("rpn_rcnn", _create_detector, weights=shipped_weights(),
+    register("rpn_rcnn", _create_detector, weights=shipped_weights(WEIGHTS, "rpn_rcnn"),
              description="RPN on the downsampled image + R-CNN (48x120) with four-corner regression (seed 002).")
 
 

@@ -58,11 +58,17 @@ def _ink_crop(mask: np.ndarray) -> np.ndarray:
     return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
+def _stroke_font(char: str, style: str):
+    """(design, stroke mm) when ``style`` is a stroke-font style that draws ``char``, else None."""
+    stroke = strokefont.parse_style(style)
+    return stroke if stroke and strokefont.supports(char, stroke[0]) else None
+
+
 @lru_cache(maxsize=4096)
 def glyph(char: str, style: str) -> np.ndarray:
     """The ink of one character (uint8 mask, tightly cropped, about 128 px tall)."""
-    stroke = strokefont.parse_style(style)
-    if stroke and strokefont.supports(char, stroke[0]):
+    stroke = _stroke_font(char, style)
+    if stroke:
         cell = strokefont.render(char, _CANONICAL_HEIGHT // 2, _CANONICAL_HEIGHT, *stroke)
         out = np.ascontiguousarray(_ink_crop(cell))
         out.flags.writeable = False
@@ -74,7 +80,7 @@ def glyph(char: str, style: str) -> np.ndarray:
         ink = _ink_crop(canvas)
     else:
         # Hanzi and zeros of other styles; the Hanzi of GA 36 plates are as heavy as their stroke font.
-        weight = int(style[4:]) if style.startswith("noto") else 900 if stroke else 700
+        weight = int(style[4:]) if style.startswith("noto") else 900 if strokefont.parse_style(style) else 700
         font = noto(_CANONICAL_HEIGHT * 3 // 2, weight)
         left, top, right, bottom = font.getbbox(char)
         canvas = Image.new("L", (right - left + 8, bottom - top + 8))
@@ -98,8 +104,8 @@ def fitted_glyph(char: str, style: str, width: int, height: int, fill: str = "0"
     cell, narrow ones (1, I, J) keep their narrowness, centred. Stroke-font glyphs are
     drawn straight into the cell: their 0 and O span it by design.
     """
-    stroke = strokefont.parse_style(style)
-    if stroke and strokefont.supports(char, stroke[0]):
+    stroke = _stroke_font(char, style)
+    if stroke:
         return strokefont.render(char, width, height, *stroke)
     ink = glyph(char, style)
     if not char.isascii():
