@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import CN_PLATES, run_alprkit, write_crops
+from helpers import CN_PLATES, assert_one_line_error, cli, run_alprkit, write_crops
 
 from alprkit import plugins
 from alprkit.backends import export_onnx
@@ -109,6 +109,14 @@ def test_training_resumes_from_its_last_checkpoint(trained):
                          f"dataset.path={crops}", "recognizer.stn=true", f"output={out}", "progress=false")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((out / "result.json").read_text())["steps"] == 6
+
+
+def test_training_without_resume_refuses_to_overwrite_an_earlier_run(trained, capsys):
+    crops, out = trained
+    status, _, err = cli(capsys, "train", "train=smoke", "dataset=crops", f"dataset.path={crops}", f"output={out}",
+                         "progress=false")
+    assert_one_line_error(status, err, str(out), "train.resume=auto")
+    assert (out / "checkpoints" / "last.ckpt").is_file()
 
 
 def test_ddp_with_two_cpu_processes(trained, tmp_path):

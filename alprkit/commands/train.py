@@ -166,10 +166,14 @@ def _load_init(network, alphabet, path):
 
 
 def _resume_path(resume, output):
+    last = output / "checkpoints" / "last.ckpt"
     if not resume:
+        # Starting afresh would overwrite the earlier run's checkpoints.
+        if last.exists():
+            raise ConfigError(f"output {str(output)!r} already holds a training run ({last}): continue it with "
+                              "train.resume=auto or choose another output=")
         return None
     if resume == "auto":
-        last = output / "checkpoints" / "last.ckpt"
         return str(last) if last.exists() else None
     if not Path(resume).is_file():
         raise ConfigError(f"train.resume: checkpoint {resume!r} not found")
