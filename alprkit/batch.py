@@ -32,8 +32,13 @@ class BatchReport:
     def finish(self, item: str = "item", stream=None) -> int:
         """Print the summary and the bad items; the exit status says whether any failed."""
         stream = stream or sys.stderr
-        print(f"alprkit: {self.processed} {item}s read, {self.plates} plates, {len(self.failures)} failed",
-              file=stream)
+        print(f"alprkit: {plural(self.processed, item)} read, {plural(self.plates, 'plate')}, "
+              f"{len(self.failures)} failed", file=stream)
         for name, reason in self.failures:
             print(f"  failed: {name}: {reason}", file=stream)
         return 1 if self.failures else 0
+
+
+def plural(count: int, word: str) -> str:
+    """``1 image``, ``2 images``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -26,6 +26,11 @@ USAGE = "usage: alprkit COMMAND [WORDS] [key=value ...] [--cfg]\n\ncommands:\n" 
 )
 
 
+# The key a bare word fills: `alprkit run car.jpg` is `alprkit run input=car.jpg`.
+POSITIONAL = {"run": "input", "eval": "data"}
+FLAGS = ("--cfg", "--help", "-h")
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -34,9 +39,6 @@ def main(argv=None) -> int:
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         return _fail(f"unknown command {command!r} (commands: {', '.join(COMMANDS)})")
-    flags = {a for a in rest if a.startswith("--")}
-    words = [a for a in rest if "=" not in a and not a.startswith("--")]
-    overrides = [a for a in rest if "=" in a and not a.startswith("--")]
 
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -44,15 +46,21 @@ def main(argv=None) -> int:
     from .errors import AlprkitError
 
     try:
+        if command != "plugins" and ("--help" in rest or "-h" in rest):
+            print(command_usage(command))
+            return 0
         module = importlib.import_module(f"alprkit.commands.{command}")
         if command == "plugins":
             return module.main(rest)
+        flags, words, overrides = split_arguments(command, rest)
+        from .checks import check_config
         from .config import compose
 
         cfg = compose(command, overrides)
         if "--cfg" in flags:
             print(OmegaConf.to_yaml(cfg), end="")
             return 0
+        check_config(command, cfg, overrides)
         return int(module.main(cfg, words) or 0)
     except AlprkitError as exc:
         return _fail(str(exc))
@@ -65,6 +73,59 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def split_arguments(command: str, rest) -> tuple[set, list, list]:
+    """(flags, words, Hydra overrides); a bare word of run/eval becomes its ``input=``/``data=``."""
+    from .errors import ConfigError
+
+    flags = {a for a in rest if a.startswith("--") or (a.startswith("-") and "=" not in a)}
+    unknown = sorted(flags - set(FLAGS))
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r} (options: --cfg, --help; settings are key=value)")
+    words = [a for a in rest if "=" not in a and a not in flags]
+    overrides = [hydra_safe(a) for a in rest if "=" in a and a not in flags]
+    key = POSITIONAL.get(command)
+    if key and words:
+        if len(words) > 1:
+            raise ConfigError(f"{command} takes one {key} (a file or folder), got {len(words)}: {' '.join(words)}")
+        if any(o.split("=", 1)[0].lstrip("+") == key for o in overrides):
+            raise ConfigError(f"{words[0]!r} and {key}= both name the {key}: give one")
+        overrides.append(hydra_safe(f"{key}={words[0]}", always=True))  # a path, even if it reads as a number
+        words = []
+    return flags, words, overrides
+
+
+def hydra_safe(override: str, always: bool = False) -> str:
+    """``override`` with its value quoted where Hydra's grammar would misread it.
+
+    Hydra's lexer rejects non-ASCII letters (the project's own Chinese file names),
+    parentheses and the like in unquoted values, and reads ``a,b`` as a sweep; a path
+    with any of these works only quoted, so it is quoted here. Values that already parse
+    as one value (numbers, lists, ``null``, interpolations) are left as they are.
+    """
+    key, _, value = override.partition("=")
+    if not always and (not value or value[0] in "'\"[{"):
+        return override
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_override(override)
+        if not always and not parsed.is_sweep_override():
+            return override
+    except Exception:  # Hydra's lexer and parser errors share no base class worth naming
+        pass
+    return f"{key}='" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def command_usage(command: str) -> str:
+    """``alprkit COMMAND --help``: the command's synopsis and its module's description."""
+    module = importlib.import_module(f"alprkit.commands.{command}")
+    positional = f" [{POSITIONAL[command].upper()}]" if command in POSITIONAL else ""
+    doc = (module.__doc__ or COMMANDS[command]).strip()
+    return (f"usage: alprkit {command}{positional} [key=value ...] [--cfg]\n\n{doc}\n\n"
+            f"`alprkit {command} --cfg` prints every key with its value; a key=value or group=option "
+            "overrides it (Hydra syntax).")
 
 
 def _fail(message: str) -> int:

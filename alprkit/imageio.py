@@ -50,11 +50,19 @@ def is_image(path) -> bool:
 
 
 def list_images(folder) -> list[Path]:
-    """Image files under ``folder`` (recursively, by suffix, any case), sorted."""
+    """Image files under ``folder`` (recursively, by suffix, any case), sorted.
+
+    Links that lead nowhere (broken, or looping back on themselves) are listed too, so
+    that reading reports them instead of a folder run passing over them in silence.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "no such folder" if not folder.exists() else "not a folder")
-    return sorted(p for p in folder.rglob("*") if is_image(p) and p.is_file())
+    return sorted(p for p in folder.rglob("*") if is_image(p) and (p.is_file() or _is_dead_link(p)))
+
+
+def _is_dead_link(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
 
 
 def os_input_error(path, error: OSError) -> InputError:

@@ -10,6 +10,8 @@ from typing import Iterable, Optional, Sequence
 from . import plugins
 from .config import component_params, postfilter_nodes
 from .errors import ConfigError
+from .registry import Weights
+from .weights import weights_mismatch
 from .tracking import IouTracker
 from .types import Crop, Frame, PlateObservation, PlateRead, PlateStream, Recognition, StreamResult
 
@@ -21,12 +23,37 @@ def build_component(kind, node, registry=None):
     registry = registry or plugins.registry()
     name, params = component_params(node)
     component = registry.get(kind, name)  # unknown names list the available ones
+    check_params(kind, component, params)
+    user_weights = params.get("weights")
     try:
         return registry.create(kind, name, **params)
+    except (KeyError, RuntimeError) as exc:
+        # Only a file the user named can be at fault here; shipped weights fit their component.
+        if user_weights is None or isinstance(user_weights, Weights):
+            raise
+        raise weights_mismatch(user_weights, exc, f"{kind} {component.name!r}") from None
     except (TypeError, ValueError) as exc:
         # A factory handed a wrong or wrongly typed parameter; name the component and what it was given.
         given = ", ".join(f"{k}={v!r}" for k, v in params.items())
         raise ConfigError(f"{kind} {component.name!r} ({given}): {_arg_message(exc)}") from None
+
+
+def check_params(kind, component, params):
+    """Parameters the factory does not take are a ConfigError naming them, before anything is built."""
+    import inspect
+
+    try:
+        signature = inspect.signature(component.factory)
+    except (TypeError, ValueError):  # a builtin or C factory: let the call itself complain
+        return
+    accepted = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        return
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        known = ", ".join(n for n, p in accepted.items() if p.kind is not p.VAR_POSITIONAL) or "none"
+        raise ConfigError(f"{kind} {component.name!r} has no parameter {', '.join(map(repr, unknown))} "
+                          f"(parameters: {known})")
 
 
 def _arg_message(exc):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .errors import DuplicateComponentError, UnknownComponentError
+from .errors import ConfigError, DuplicateComponentError, InputError, UnknownComponentError
 
 KINDS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "dataset")
 
@@ -34,6 +34,26 @@ def shipped_weights(folder: Path, name: str) -> dict[str, Weights]:
         card = path.with_suffix(".md")
         found[path.name[len(name) + 1 : -len(".safetensors")]] = Weights(path, card if card.exists() else None)
     return found
+
+
+def resolve_weights(component, tag: str, given) -> Weights | None:
+    """The weights a component is built with; the one place every kind's weights are chosen.
+
+    Weights the user names (``+recognizer.weights=run/x.safetensors``) win over the tag of
+    the name (``lprnet_basic.cn``): dropping them silently would score the shipped model
+    while the user believes it scored theirs. A named file must exist.
+    """
+    if isinstance(given, Weights):
+        return given
+    if isinstance(given, (str, Path)) and str(given):
+        path = Path(given)
+        if not path.is_file():
+            raise InputError(path, f"{component.kind} weights file not found" if not path.exists()
+                             else f"{component.kind} weights must be a file")
+        return Weights(path)
+    if given not in (None, ""):
+        raise ConfigError(f"{component.kind}.weights must be a file path, got {given!r}")
+    return component.weights[tag] if tag else None
 
 
 @dataclass(frozen=True)
@@ -116,16 +136,12 @@ class Registry:
         return component
 
     def create(self, kind, name, **params):
-        """Build a component; ``name.tag`` passes the tagged :class:`Weights` as ``weights=``.
-
-        ``weights`` may also be given as a file path (``+recognizer.weights=run/x.safetensors``).
-        """
+        """Build a component, its ``weights`` resolved by :func:`resolve_weights`."""
         component = self.get(kind, name)
         _, _, tag = name.partition(".")
-        if tag:
-            params["weights"] = component.weights[tag]
-        elif isinstance(params.get("weights"), (str, Path)):
-            params["weights"] = Weights(Path(params["weights"]))
+        weights = resolve_weights(component, tag, params.get("weights"))
+        if weights is not None:
+            params["weights"] = weights
         return component.factory(**params)
 
     def _table(self, kind):

@@ -44,3 +44,36 @@ def load_weights(path) -> tuple[dict, dict]:
     except json.JSONDecodeError as exc:
         raise InputError(path, f"corrupt weights metadata ({exc})") from None
     return tensors, metadata
+
+
+def weights_mismatch(path, exc: BaseException, component: str) -> InputError:
+    """The one-line InputError for a weights file a component could not be built from.
+
+    A file from another tool has no alprkit metadata (a KeyError on ``architecture`` or
+    ``alphabet``); one of another network lacks tensors or holds them in other shapes
+    (PyTorch's multi-line ``load_state_dict`` RuntimeError, summarised here).
+    """
+    if isinstance(exc, KeyError):
+        reason = f"has no alprkit metadata {exc.args[0]!r} (was it written by alprkit train?)"
+    else:
+        reason = _state_dict_summary(str(exc))
+    return InputError(path, f"does not fit {component}: {reason}")
+
+
+def _state_dict_summary(text: str) -> str:
+    import re
+
+    parts = []
+    for label, pattern in (("missing tensors", r"Missing key\(s\) in state_dict: ([^\n]+)"),
+                           ("unexpected tensors", r"Unexpected key\(s\) in state_dict: ([^\n]+)")):
+        found = re.search(pattern, text)
+        if found:
+            names = [n.strip(' ."') for n in found.group(1).split(",")]
+            parts.append(f"{label} {', '.join(names[:3])}{' ...' if len(names) > 3 else ''} ({len(names)})")
+    shapes = re.findall(r"size mismatch for ([^:]+): copying a param with shape torch.Size\(\[([^\]]*)\]\) "
+                        r"from checkpoint, the shape in current model is torch.Size\(\[([^\]]*)\]\)", text)
+    if shapes:
+        name, theirs, ours = shapes[0]
+        more = f" and {len(shapes) - 1} more" if len(shapes) > 1 else ""
+        parts.append(f"tensor {name} has shape [{theirs}], the network needs [{ours}]{more}")
+    return "; ".join(parts) or text.strip().splitlines()[0]

@@ -63,8 +63,8 @@ def test_it_runs_in_the_pipeline_with_its_yaml_parameters(site, tmp_path):
     bad, cfg = rest.split("STATUS 3 2\n")
     assert [json.loads(line)["source"] for line in kept.splitlines()] == [str(image)]  # threshold 0 keeps the read
     assert dropped == ""  # threshold 1: an untrained network's read is dropped
-    assert "alprkit: 1 images read, 1 plates, 0 failed" in result.stderr
-    assert "alprkit: 1 images read, 0 plates, 0 failed" in result.stderr
+    assert "alprkit: 1 image read, 1 plate, 0 failed" in result.stderr
+    assert "alprkit: 1 image read, 0 plates, 0 failed" in result.stderr
     assert bad == "" and "alprkit: error: min_confidence threshold must be in [0, 1], got 3\n" in result.stderr
     assert cfg.endswith("STATUS cfg 0\n")
     assert "min_confidence:\n    name: min_confidence\n    threshold: 0.5\n" in cfg  # the plugin's YAML

@@ -299,7 +299,7 @@ def test_run_on_a_video_with_a_broken_frame_keeps_going(tmp_path):
     assert vehicle["frames"] == [i for i in range(12) if i != 5]
     assert vehicle["frame"] in vehicle["frames"] and vehicle["track"] == 0
     assert f"  failed: {video}#frame=5: unreadable (damaged data)" in result.stderr.splitlines()
-    assert "alprkit: 11 frames read, 1 plates, 1 failed" in result.stderr
+    assert "alprkit: 11 frames read, 1 plate, 1 failed" in result.stderr
 
 
 def test_a_non_numeric_video_step_is_a_one_line_error(tmp_path, capsys):

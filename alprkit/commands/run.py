@@ -7,12 +7,14 @@ report of bad items go to stderr. Exit status 1 when any item failed.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..batch import BatchReport, progress
 from ..config import config_int
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..imageio import imwrite_atomic, list_images, read_image
+from ..outputs import annotated_names
 from ..pipeline import Pipeline
 from ..video import BadFrame, is_video, iter_video, video_info
 
@@ -20,19 +22,23 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 def main(cfg, words) -> int:
+    if words:
+        raise ConfigError(f"run takes one input: {' '.join(words)!r} (usage: alprkit run [INPUT] [key=value ...])")
     # Without input, each pipeline reads the built-in samples made for it (crops or full images).
-    source = Path(cfg.input) if cfg.input else SAMPLES / cfg.pipeline.get("sample", "crops_cn")
+    source = Path(str(cfg.input)) if cfg.input else SAMPLES / cfg.pipeline.get("sample", "crops_cn")
     if not source.exists():
         raise InputError(source, "no such file or folder")
-    output = Path(cfg.output) if cfg.output else None
+    output = Path(str(cfg.output)) if cfg.output else None
+    step = config_int(cfg.video, "step", minimum=1, name="video.step")
     pipeline = Pipeline.from_config(cfg)
     report = BatchReport()
+    reads_crops = cfg.pipeline.get("input") == "crops"
     if source.is_dir():
-        _run_images(pipeline, list_images(source), output, report, cfg.progress)
+        _run_images(pipeline, list_images(source), source, output, report, cfg.progress, reads_crops)
     elif is_video(source):
-        _run_video(pipeline, source, cfg, output, report)
+        _run_video(pipeline, source, step, cfg, output, report)
     else:
-        _run_images(pipeline, [source], output, report, progress_bar=False, single=True)
+        _run_images(pipeline, [source], source.parent, output, report, False, reads_crops, single=True)
     return report.finish(item="image" if not is_video(source) else "frame")
 
 
@@ -40,7 +46,24 @@ def _emit(record: dict):
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
-def _run_images(pipeline, paths, output, report, progress_bar, single=False):
+def _plates(reads):
+    # A read without a single character is no plate: a crops pipeline given a whole photo reads "".
+    return [r for r in reads if r.recognition.text]
+
+
+def _write_annotated(path, pixels, reads, report, item) -> None:
+    from ..draw import annotate
+
+    try:
+        imwrite_atomic(path, annotate(pixels, reads))
+    except (OSError, InputError) as exc:  # a full disk or a folder made read-only mid-run: keep going
+        reason = exc.reason if isinstance(exc, InputError) else (exc.strerror or str(exc))
+        report.fail(item, f"annotated copy {path} not written ({reason})")
+
+
+def _run_images(pipeline, paths, root, output, report, progress_bar, reads_crops, single=False):
+    names = annotated_names(paths, root) if output is not None else {}
+    unread_photos = []
     for path in progress(paths, desc="images", enabled=progress_bar):
         try:
             frame = read_image(path)
@@ -49,18 +72,27 @@ def _run_images(pipeline, paths, output, report, progress_bar, single=False):
                 raise
             report.fail(path, exc.reason)
             continue
-        reads = pipeline.read(frame)
+        reads = _plates(pipeline.read(frame))
         report.done(plates=len(reads))
         for read in reads:
             _emit(read.to_json())
+        if reads_crops and not reads and _looks_like_photo(frame, pipeline):
+            unread_photos.append(path)
         if output is not None:
-            from ..draw import annotate
+            _write_annotated(output / names[path], frame.pixels, reads, report, path)
+    if unread_photos:
+        print(f"alprkit: note: {len(unread_photos)} image(s) with no plate read look like whole photos "
+              f"(first: {unread_photos[0]}); pipeline {pipeline.name!r} reads plates already cut out: for photos "
+              "choose one with a detector (pipeline=lprnet_cn_mtcnn, lprnet_us_mtcnn ...)", file=sys.stderr)
 
-            imwrite_atomic(output / f"{Path(path).stem}.annotated.jpg", annotate(frame.pixels, reads))
+
+def _looks_like_photo(frame, pipeline) -> bool:
+    width, height = pipeline.recognizer.input_size
+    h, w = frame.pixels.shape[:2]
+    return w * h > 16 * width * height or h > 0.8 * w  # much larger than a crop, or not plate-shaped
 
 
-def _run_video(pipeline, source, cfg, output, report):
-    step = config_int(cfg.video, "step", minimum=1)
+def _run_video(pipeline, source, step, cfg, output, report):
     info = video_info(source)
     total = info.frame_count // step if info.frame_count else None
 
@@ -75,15 +107,16 @@ def _run_video(pipeline, source, cfg, output, report):
 
     if cfg.video.per_frame:
         for frame in frames():
-            reads = pipeline.read(frame)
+            reads = _plates(pipeline.read(frame))
             report.plates += len(reads)
             for read in reads:
                 _emit(read.to_json())
             if output is not None:
-                from ..draw import annotate
-
-                imwrite_atomic(output / f"{source.stem}.{frame.index:06d}.jpg", annotate(frame.pixels, reads))
+                _write_annotated(output / f"{source.stem}.{frame.index:06d}.jpg", frame.pixels, reads, report,
+                                 f"{source}#frame={frame.index}")
         return
     for result in pipeline.read_video(frames()):
+        if not result.recognition.text:
+            continue
         report.plates += 1
         _emit(result.to_json(str(source)))

@@ -22,7 +22,7 @@ from typing import Iterable, Mapping, Optional
 
 from ..atomic import write_text_atomic
 from ..errors import ConfigError, LabelError
-from .crops import is_image, require_folder, skipping_bad_labels
+from .crops import is_image, read_text_file, require_folder, skipping_bad_labels
 from .dataset import SCENES, Dataset, PlateLabel, Sample
 from .regions import CN_LETTERS, CN_PROVINCES, DIGITS, get_region
 
@@ -194,7 +194,7 @@ def _split_lists(root: Path) -> dict[str, Path]:
 
 
 def _listed_images(root: Path, list_file: Path) -> list[Path]:
-    lines = list_file.read_text(encoding="utf-8-sig").splitlines()
+    lines = read_text_file(list_file).splitlines()
     return [root / line.strip() for line in lines if line.strip()]
 
 

@@ -63,8 +63,28 @@ def skipping_bad_labels(problems: list[str], strict: bool) -> Iterator[None]:
         problems.append(str(exc))
 
 
+def read_text_file(path, error=InputError) -> str:
+    """A UTF-8 (optionally BOM-marked) text file; any other encoding or an unreadable file is ``error``
+    naming the file (and the line of the first undecodable byte)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        from ..imageio import os_input_error
+
+        raise error(path, os_input_error(path, exc).reason) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); label files must be "
+                          "saved as UTF-8") from None
+
+
 def region_in_file(code: str, where) -> Region:
     """The region a data file names; an unknown code is that file's LabelError."""
+    if not isinstance(code, str):
+        raise LabelError(where, f"region must be a region code, found {code!r}")
     try:
         return get_region(code)
     except ConfigError as exc:
@@ -87,7 +107,7 @@ def load_crops_tsv(path, region: Optional[str] = None, strict: bool = True) -> D
     tsv = _tsv_file(path)
     folder = tsv.parent
     default_region = get_region(region) if region else None
-    lines = tsv.read_text(encoding="utf-8-sig").splitlines()
+    lines = read_text_file(tsv).splitlines()
     header = lines[0].split("\t") if lines else []
     if "file" not in header or "text" not in header:
         raise InputError(tsv, f"first line must be the header {chr(9).join(TSV_COLUMNS)!r}, found {header!r}")
@@ -156,7 +176,7 @@ def _tao_charset(root: Path, region: Optional[str]) -> Region:
             raise InputError(chars_file, "missing: a TAO dataset lists its characters there (or pass region=)")
         return get_region(region)
     chars = []
-    for lineno, line in enumerate(chars_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for lineno, line in enumerate(read_text_file(chars_file).splitlines(), start=1):
         char = line.strip()
         if len(char) > 1:
             raise InputError(f"{chars_file}:{lineno}", f"expected one character per line, found {char!r}")
@@ -187,7 +207,7 @@ def load_tao(root, region: Optional[str] = None, strict: bool = True) -> Dataset
             label_file = label_dir / f"{image.stem}.txt"
             if not label_file.is_file():
                 raise LabelError(label_file, f"missing: no label for image {image.name}")
-            text = charset.check_label(label_file.read_text(encoding="utf-8-sig").strip(), label_file)
+            text = charset.check_label(read_text_file(label_file, LabelError).strip(), label_file)
             samples.append(Sample(path=image, plates=(PlateLabel(text=text, region=region),), region=region))
     return Dataset(name=root.name, kind=CROPS, root=root, samples=samples, problems=problems)
 

@@ -57,7 +57,14 @@ def _is_ufpr(path: Path) -> bool:
     if not path.is_dir():
         return False
     texts = islice((p for p in _files(path, max_depth=2) if p.suffix == ".txt"), _SNIFF_FILES)
-    return any("position_plate:" in p.read_text(encoding="utf-8", errors="replace") for p in texts)
+    return any("position_plate:" in _text_or_empty(p) for p in texts)
+
+
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:  # an unreadable label file is reported by the loader, not while guessing the format
+        return ""
 
 
 def _parses_as_ccpd(path: Path) -> bool:

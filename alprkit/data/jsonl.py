@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import InputError, LabelError
-from .crops import region_in_file, skipping_bad_labels
+from .crops import read_text_file, region_in_file, skipping_bad_labels
 from .dataset import SCENES, Dataset, PlateLabel, Sample
 from .regions import get_region
 
@@ -85,7 +85,7 @@ def _sample(folder: Path, line: str, default_region, where) -> Sample:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise LabelError(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise LabelError(where, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
     if not isinstance(record, dict):
         raise LabelError(where, "each line must be a JSON object")
     file, plates = record.get("file"), record.get("plates", [])
@@ -108,12 +108,12 @@ def load_jsonl(path, region: Optional[str] = None, strict: bool = True) -> Datas
     folder = jsonl.parent
     default_region = get_region(region) if region else None
     samples, problems = [], []
-    with jsonl.open(encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            with skipping_bad_labels(problems, strict):
-                samples.append(_sample(folder, line, default_region, where=f"{jsonl}:{lineno}"))
+    # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line separators.
+    for lineno, line in enumerate(read_text_file(jsonl).split("\n"), start=1):
+        if not line.strip():
+            continue
+        with skipping_bad_labels(problems, strict):
+            samples.append(_sample(folder, line, default_region, where=f"{jsonl}:{lineno}"))
     return Dataset(name=folder.name, kind=SCENES, root=folder, samples=samples, problems=problems)
 
 

@@ -29,7 +29,7 @@ from typing import Mapping, Optional, Sequence
 from ..atomic import write_text_atomic
 from ..errors import LabelError
 from ..types import Box, Corners
-from .crops import is_image, region_in_file, require_folder, skipping_bad_labels
+from .crops import is_image, read_text_file, region_in_file, require_folder, skipping_bad_labels
 from .dataset import TRACKS, Dataset, PlateLabel, Sample
 from .regions import get_region
 
@@ -43,7 +43,7 @@ def _read_fields(txt: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     fields: dict[str, str] = {}
     details: dict[str, dict[str, str]] = defaultdict(dict)
     parent = None
-    for lineno, line in enumerate(txt.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for lineno, line in enumerate(read_text_file(txt, LabelError).splitlines(), start=1):
         if not line.strip():
             continue
         key, sep, value = line.strip().partition(":")

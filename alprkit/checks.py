@@ -1,0 +1,179 @@
+"""Checks of a whole composed config, run before any model loads.
+
+A mistake in a key, a value or a path must be reported at once, not after seconds of
+building networks (or, worse, after a training run has started). Every check raises a
+one-line :class:`ConfigError` naming the key as the user writes it; what a component
+does with its own parameters stays the component's business (``build_component``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from .config import COMPONENT_GROUPS, config_float, config_int
+from .errors import ConfigError
+
+# Keys that describe a pipeline (which leaderboard benchmarks it is scored on), not what it does.
+DESCRIPTIVE_PIPELINE_KEYS = ("pipeline.region", "pipeline.input")
+
+
+def check_config(command: str, cfg: DictConfig, overrides=()) -> None:
+    """Raise a ConfigError for the first mistake in ``cfg``; ``overrides`` are the user's ``key=value``s."""
+    _check_overrides(overrides)
+    _check_components(cfg)
+    if cfg.get("pipeline") is not None and cfg.pipeline.get("region"):
+        _check_regions(cfg.pipeline.region, "pipeline.region")
+    check = _COMMAND_CHECKS.get(command)
+    if check is not None:
+        check(cfg)
+
+
+def _check_overrides(overrides):
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key in DESCRIPTIVE_PIPELINE_KEYS:
+            raise ConfigError(
+                f"{key} describes the pipeline for the leaderboard and changes nothing it reads; choose a "
+                "pipeline made for the plates (pipeline=lprnet_us ...) or, for an untrained recognizer, "
+                "recognizer.region=")
+
+
+def _check_regions(value, key):
+    from .data.regions import get_region
+
+    for code in str(value).split("+"):
+        try:
+            get_region(code)
+        except ConfigError as exc:
+            raise ConfigError(f"{key}={value!r}: {exc}") from None
+
+
+def _component_nodes(cfg):
+    """(key as the user writes it, kind, node) of every component in the config."""
+    for group in COMPONENT_GROUPS:
+        node = cfg.get(group)
+        if node is None:
+            continue
+        if group == "postfilter":
+            for name in node:
+                yield f"postfilter.{name}", group, node[name]
+        else:
+            yield group, group, node
+
+
+def _check_components(cfg):
+    from . import plugins
+    from .pipeline import check_params
+
+    registry = plugins.registry()
+    for key, kind, node in _component_nodes(cfg):
+        if not isinstance(node, DictConfig) or "name" not in node:
+            raise ConfigError(f"{key} must be a component config with a 'name' key, got {node!r}")
+        component = registry.get(kind, str(node.name))  # an unknown name lists the registered ones
+        params = {k: v for k, v in node.items() if k != "name"}
+        check_params(kind, component, params)
+        weights = node.get("weights")
+        if weights is not None:
+            _check_file(f"{key}.weights", weights, "weights file")
+        if kind == "recognizer" and node.get("region"):
+            _check_regions(node.region, f"{key}.region")
+
+
+def _check_file(key, value, what):
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise ConfigError(f"{key} must be a file path, got {value!r}")
+    path = Path(value)
+    if not path.exists():
+        raise ConfigError(f"{key}={value}: no such {what}")
+    if not path.is_file():
+        raise ConfigError(f"{key}={value}: not a file")
+
+
+def _check_exists(key, value):
+    if not Path(str(value)).exists():
+        raise ConfigError(f"{key}={value}: no such file or folder")
+
+
+def _output_folder(key, value):
+    """An output folder: an existing file there, or a folder that cannot be made, is a mistake now."""
+    path = Path(str(value))
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{key}={value}: is a file; {key} names a folder for the annotated images")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{key}={value}: cannot create the folder ({exc.strerror or exc})") from None
+
+
+def _output_file(key, value):
+    path = Path(str(value))
+    if path.is_dir():
+        raise ConfigError(f"{key}={value}: is a folder; {key} names the file to write")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{key}={value}: cannot create {parent} ({exc.strerror or exc})") from None
+
+
+def _required(cfg, key, usage):
+    if OmegaConf.is_missing(cfg, key) or cfg.get(key) in (None, ""):
+        raise ConfigError(f"{key}= is required ({usage})")
+
+
+def _check_run(cfg):
+    if cfg.get("input"):
+        _check_exists("input", cfg.input)
+    if cfg.get("output"):
+        _output_folder("output", cfg.output)
+    config_int(cfg.video, "step", minimum=1, name="video.step")
+
+
+def _check_eval(cfg):
+    _required(cfg, "data", "alprkit eval pipeline=NAME data=PATH")
+    _check_exists("data", cfg.data)
+    config_int(cfg, "limit", minimum=1)
+    config_int(cfg, "warmup", minimum=0)
+    iou = config_float(cfg, "iou", minimum=0.0, above=True)
+    if iou is not None and iou > 1:
+        raise ConfigError(f"iou must be at most 1, got {cfg.iou!r}")
+    if cfg.get("split"):
+        split = cfg.split
+        if not isinstance(split, DictConfig):
+            raise ConfigError(f"split must be {{folds: N, keep: K}}, got {split!r}")
+        folds = config_int(split, "folds", minimum=1, name="split.folds")
+        keep = split.get("keep")
+        for k in (OmegaConf.to_object(keep) if OmegaConf.is_list(keep) else [keep]):
+            number = config_int({"keep": k}, "keep", minimum=0, name="split.keep")
+            if number is None or (folds and number >= folds):
+                raise ConfigError(f"split.keep must name folds 0..{(folds or 2) - 1}, got {keep!r}")
+    if cfg.get("output"):
+        _output_file("output", cfg.output)
+
+
+def _check_train(cfg):
+    t = cfg.train
+    for key in ("steps", "batch_size", "val_every"):
+        config_int(t, key, minimum=1, name=f"train.{key}")
+    config_int(t, "workers", minimum=0, name="train.workers")
+    config_float(t, "lr", minimum=0.0, above=True, name="train.lr")
+    for key in ("weight_decay", "grad_noise"):
+        config_float(t, key, minimum=0.0, name=f"train.{key}")
+    drops = t.get("lr_drops")
+    if drops is not None:
+        if not OmegaConf.is_list(drops):
+            raise ConfigError(f"train.lr_drops must be a list of fractions of train.steps, got {drops!r}")
+        for i, _ in enumerate(drops):
+            value = config_float(drops, i, minimum=0.0, name=f"train.lr_drops[{i}]")
+            if value is not None and value > 1:
+                raise ConfigError(f"train.lr_drops[{i}] must be a fraction of train.steps (0..1), got {value!r}")
+    if t.get("init"):
+        _check_file("train.init", t.init, "weights file")
+    resume = t.get("resume")
+    if resume and resume != "auto":
+        _check_file("train.resume", resume, "checkpoint (train.resume=auto continues the output's run)")
+
+
+_COMMAND_CHECKS = {"run": _check_run, "eval": _check_eval, "train": _check_train}
