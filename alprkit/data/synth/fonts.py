@@ -9,6 +9,8 @@ gives the stroke widths of different plate fonts. OpenCV's built-in font (the
 adds a second Latin design. The third, closest to real plates, is the procedural
 stroke font of :mod:`.strokefont` (the GA 36 plate typeface and its relatives);
 its styles draw only Latin letters and digits, other characters fall back to Noto.
+The ``glyph_*`` styles of :mod:`.glyphfont` draw every character of Chinese plates,
+Hanzi included, from images of the real plate typeface shipped with the package.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ...errors import AlprkitError
-from . import strokefont
+from . import glyphfont, strokefont
 
 _FONT_PACKAGE = "manimgx_fonts_cjk"
 _FONT_FILE = "NotoSansCJK-VF.otf.ttc"
@@ -29,7 +31,8 @@ _SIMPLIFIED_CHINESE_FACE = 2
 _CANONICAL_HEIGHT = 128  # glyphs are cached at this ink height, then resized to cells
 
 # A plate-font style is "noto<weight>" (noto500 ... noto900), "stroke_<design>_<stroke mm>"
-# (strokefont.parse_style) or one of these OpenCV faces (font id, stroke thickness at the canonical size).
+# (strokefont.parse_style), "glyph_<set>[_bold|_thin]" (glyphfont.parse_style) or one of these
+# OpenCV faces (font id, stroke thickness at the canonical size).
 HERSHEY_STYLES = {"hershey_simplex": (cv2.FONT_HERSHEY_SIMPLEX, 14), "hershey_duplex": (cv2.FONT_HERSHEY_DUPLEX, 13)}
 
 
@@ -67,6 +70,10 @@ def _stroke_font(char: str, style: str):
 @lru_cache(maxsize=4096)
 def glyph(char: str, style: str) -> np.ndarray:
     """The ink of one character (uint8 mask, tightly cropped, about 128 px tall)."""
+    if glyphfont.supports(char, style):
+        out = np.ascontiguousarray(_ink_crop(glyphfont.cell(char, *glyphfont.parse_style(style))))
+        out.flags.writeable = False
+        return out
     stroke = _stroke_font(char, style)
     if stroke:
         cell = strokefont.render(char, _CANONICAL_HEIGHT // 2, _CANONICAL_HEIGHT, *stroke)
@@ -102,8 +109,11 @@ def fitted_glyph(char: str, style: str, width: int, height: int, fill: str = "0"
     (Chinese and US plates), with ``"O"`` the round letters do and the zero stays
     narrower than O (EU and Brazilian fonts). Wider glyphs are squeezed into the
     cell, narrow ones (1, I, J) keep their narrowness, centred. Stroke-font glyphs are
-    drawn straight into the cell: their 0 and O span it by design.
+    drawn straight into the cell: their 0 and O span it by design; so are the drawn
+    ``glyph_*`` images, each of which is a whole character cell.
     """
+    if glyphfont.supports(char, style):
+        return glyphfont.render(char, style, width, height)
     stroke = _stroke_font(char, style)
     if stroke:
         return strokefont.render(char, width, height, *stroke)

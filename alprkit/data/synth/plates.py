@@ -176,8 +176,11 @@ def _separator(canvas: Canvas, layer: np.ndarray, kind: str, x_mm, cy_mm, size_m
 
 # --- China (GA 36-2018) --------------------------------------------------------------------
 
-# The GA 36 stroke font is the real typeface; Noto (a fifth of the plates) keeps some variety.
+# About 65% of the plates are drawn with images of the real plate glyphs (province Hanzi
+# included; green plates use the new-energy font); the rest keep the procedural GA 36
+# stroke font (28%, Hanzi from Noto) and Noto alone (7%) for variety.
 _CN_FONTS = {
+    "glyph_ga36": 25, "glyph_ga36_bold": 6, "glyph_ga36_thin": 6,
     "stroke_ga36_10": 7, "stroke_ga36_11": 5, "stroke_ga36_9": 2, "stroke_ga36_12": 2,
     "noto700": 1, "noto800": 2, "noto900": 1,
 }  # fmt: skip
@@ -199,6 +202,9 @@ def _cn_colors(kind: str, rng):
 
 
 def _draw_cn(kind: str, canvas: Canvas, groups, rng):
+    if len(groups) == 1 and len(groups[0]) > 2:
+        # A string no template fits (a 警 or 学 plate): Chinese plates still put the dot after the city letter.
+        groups = (groups[0][:2], groups[0][2:])
     eight = sum(len(g) for g in groups) == 8  # new-energy plates: narrower cells, wider gap
     width = canvas.width_mm
     top, bottom, ink = _cn_colors(kind, rng)
@@ -211,7 +217,10 @@ def _draw_cn(kind: str, canvas: Canvas, groups, rng):
     else:
         canvas.border(layer, rng.uniform(1.5, 3.5), rng.uniform(1.2, 2.2), 6.0)
     row = Row(0, width, 25.0, 90.0, 43.0 if eight else 45.0, 9.0 if eight else 12.0, 49.0 if eight else 34.0)
-    boxes = draw_row(canvas, layer, groups, row, _style(rng, _CN_FONTS), rng)
+    style = _style(rng, _CN_FONTS)
+    if kind == "green" and style.startswith("glyph_ga36"):
+        style = style.replace("ga36", "green")  # new-energy plates have their own, narrower font
+    boxes = draw_row(canvas, layer, groups, row, style, rng)
     _, (sep,) = row_cells(groups, row)
     _separator(canvas, layer, "dot", sep, 70.0, 10.0)
     canvas.apply_layer(layer, ink, rng.uniform(0.0, 2.0) * canvas.ppm, _light(rng))
