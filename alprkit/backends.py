@@ -1,7 +1,8 @@
 """Run a network on a float32 NCHW batch: eager PyTorch or onnxruntime.
 
 Both take the same input (RGB in [0, 255]) and return the same logits, so a
-component switches backend with one config value (``backend=onnxruntime``).
+component switches backend with one config value (``backend=onnxruntime``). A
+network with several outputs (logits and region logits) gives a tuple of arrays.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+def _numpy(outputs):
+    """A tensor, or a tuple of them, as float32 arrays."""
+    if isinstance(outputs, (tuple, list)):
+        return tuple(o.float().numpy() for o in outputs)
+    return outputs.float().numpy()
+
+
+def _first_rows(outputs, n):
+    return tuple(o[:n] for o in outputs) if isinstance(outputs, tuple) else outputs[:n]
+
+
 class TorchBackend:
     def __init__(self, network, threads=None):
         import torch
@@ -35,7 +47,7 @@ class TorchBackend:
         import torch
 
         with torch.inference_mode():
-            return self.network(torch.from_numpy(batch)).float().numpy()
+            return _numpy(self.network(torch.from_numpy(batch)))
 
 
 class CompiledBf16Backend:
@@ -65,7 +77,7 @@ class CompiledBf16Backend:
         if size > n:
             batch = np.concatenate([batch, np.zeros((size - n, *batch.shape[1:]), dtype=batch.dtype)])
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            return self.compiled(torch.from_numpy(batch)).float().numpy()[:n]
+            return _first_rows(_numpy(self.compiled(torch.from_numpy(batch))), n)
 
 
 class OnnxBackend:
@@ -80,12 +92,16 @@ class OnnxBackend:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
+    def __call__(self, batch: np.ndarray):
+        outputs = self.session.run(None, {self.input_name: batch})
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 def export_onnx(network, input_size, path, opset: int = 17) -> Path:
-    """Export ``network`` with a dynamic batch axis; written atomically."""
+    """Export ``network`` with a dynamic batch axis; written atomically.
+
+    The outputs are named ``logits`` (and ``region`` for a network with a region head).
+    """
     import torch
 
     from .atomic import atomic_write
@@ -93,14 +109,17 @@ def export_onnx(network, input_size, path, opset: int = 17) -> Path:
     w, h = input_size
     network = network.eval()
     example = torch.rand(2, 3, h, w) * 255
+    with torch.no_grad():
+        probe = network(example)
+    names = ["logits", "region"][: len(probe)] if isinstance(probe, tuple) else ["logits"]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "wb") as f:
         # The TorchScript-based exporter is several times faster than dynamo here and
         # handles every network of the bundled plugins.
         torch.onnx.export(
-            network, (example,), f, input_names=["image"], output_names=["logits"], opset_version=opset,
-            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
+            network, (example,), f, input_names=["image"], output_names=names, opset_version=opset,
+            dynamic_axes={"image": {0: "batch"}, **{name: {0: "batch"} for name in names}}, dynamo=False,
         )
     return path
 

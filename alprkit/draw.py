@@ -1,4 +1,4 @@
-"""Annotated images: plate boxes, corners, text and confidence drawn on the frame."""
+"""Annotated images: plate boxes, corners, text and confidence (and a predicted region) drawn on the frame."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ def _font(size: int):
 
 
 def annotate(pixels: np.ndarray, reads) -> np.ndarray:
-    """A copy of ``pixels`` (RGB) with every read's box, corners and ``TEXT 0.97`` label."""
+    """A copy of ``pixels`` (RGB) with every read's box, corners and ``TEXT 0.97`` label.
+
+    Where the recognizer predicted the region the label says so: ``TEXT 0.97 us 0.99``.
+    """
     from PIL import Image, ImageDraw
 
     image = Image.fromarray(pixels)
@@ -40,6 +43,8 @@ def annotate(pixels: np.ndarray, reads) -> np.ndarray:
         if det.corners:
             draw.polygon([tuple(map(float, p)) for p in det.corners], outline=CORNERS, width=width)
         label = f"{read.recognition.text} {read.recognition.confidence:.2f}"
+        if read.recognition.region_confidence is not None:
+            label += f" {read.recognition.region} {read.recognition.region_confidence:.2f}"
         x, y = det.box[0], det.box[1]
         left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
         y = y - (bottom - top) - 3 * width if y - (bottom - top) - 3 * width > 0 else det.box[3] + width

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .batch import progress
+from .data.cutouts import cut_out
 from .data.dataset import CROPS, SCENES, TRACKS
 from .errors import InputError
 from .imageio import read_image
-from .metrics import LatencyMeter, detection_ap, end_to_end, iou, recognition_metrics
+from .metrics import LatencyMeter, detection_ap, end_to_end, error_breakdown, iou, recognition_metrics
 from .pipeline import STAGES
 from .types import PlateStream
 
@@ -53,6 +54,13 @@ def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
         frame = _read(sample.path, failures)
         if frame is None:
             continue
+        if "cut_quad" in sample.extra:  # a plate of a photo set (crops_from=box)
+            try:
+                frame = type(frame)(cut_out(frame.pixels, sample.extra["cut_quad"], sample.extra["cut_by"]),
+                                    frame.source)
+            except ValueError as exc:
+                failures.append((str(sample.path), str(exc)))
+                continue
         with latency.measure() as m:
             reads = pipeline.read(frame)
             m.items = 1
@@ -61,7 +69,9 @@ def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
         pairs.append((text, sample.text))
         predictions.append({"file": sample.path.name, "truth": sample.text, "text": text,
                             "confidence": round(float(best.recognition.confidence), 4) if best else None})
-    return EvalResult(recognition_metrics(pairs, fold), predictions, failures)
+    metrics = recognition_metrics(pairs, fold)
+    metrics["errors"] = error_breakdown([(p, t) for p, t in pairs])
+    return EvalResult(metrics, predictions, failures)
 
 
 def _scenes(pipeline, dataset, latency, iou_threshold, fold, show_progress):

@@ -95,6 +95,41 @@ def recognition_metrics(
     }
 
 
+# Look-alike character groups a plate reader confuses; a substitution inside one group is counted there.
+CONFUSABLE = {"0_O_D_Q": set("0ODQ"), "8_B": set("8B"), "1_I_L_T": set("1ILT"), "2_Z": set("2Z"), "5_S": set("5S")}
+
+
+def error_breakdown(pairs: Iterable[tuple[Optional[str], str]]) -> dict:
+    """Misread plates by kind of error (a plate may count under several).
+
+    ``missing_chars`` / ``extra_chars``: the read is shorter / longer than the plate.
+    Reads of the right length count each wrong position: ``province`` (a wrong first
+    character where the plate's is a Chinese one), a look-alike group of
+    :data:`CONFUSABLE`, or ``other``. ``misread`` is the number of wrong plates.
+    """
+    counts = {"misread": 0, "missing_chars": 0, "extra_chars": 0, "province": 0, **{k: 0 for k in CONFUSABLE},
+              "other": 0}
+    for predicted, true in pairs:
+        predicted = predicted or ""
+        if predicted == true:
+            continue
+        counts["misread"] += 1
+        if len(predicted) != len(true):
+            counts["missing_chars" if len(predicted) < len(true) else "extra_chars"] += 1
+            continue
+        kinds = set()
+        for index, (p, t) in enumerate(zip(predicted, true)):
+            if p == t:
+                continue
+            if index == 0 and not t.isascii():
+                kinds.add("province")
+                continue
+            kinds.add(next((name for name, group in CONFUSABLE.items() if {p, t} <= group), "other"))
+        for kind in kinds:
+            counts[kind] += 1
+    return counts
+
+
 def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else math.nan
 

@@ -1,4 +1,10 @@
-"""A recognizer component around any CTC network that maps a crop batch to logits."""
+"""A recognizer component around any CTC network that maps a crop batch to logits.
+
+A multi-region network also returns region logits: each crop's scores then carry
+the most likely region and its probability, and with ``region_mask`` the classes
+that region's plates never use are masked out before decoding (a Chinese plate
+has no I or O, a US plate no Hanzi).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .data.regions import get_region
 from .types import CharScores, Crop
 
 
@@ -23,13 +30,19 @@ def softmax(logits: np.ndarray, axis: int) -> np.ndarray:
 class NetworkRecognizer:
     """Scores crops with a backend returning (batch, classes, steps) logits; class 0 is the blank."""
 
-    def __init__(self, backend, alphabet, input_size, region=None, max_batch: int = 64, network=None):
+    def __init__(self, backend, alphabet, input_size, region=None, max_batch: int = 64, network=None, regions=(),
+                 region_mask: bool = True):
         self.backend = backend
         self.alphabet = tuple(alphabet)
         self.input_size = tuple(input_size)
         self.region = region
         self.max_batch = max_batch
         self.network = network  # the torch module, for training and export
+        self.regions = tuple(regions)  # the region head's classes, in order
+        self.region_mask = bool(region_mask)
+        # Per region: 1 for the classes its plates may use (the blank always), else 0.
+        self._masks = {code: np.array([c == "" or c in get_region(code).charset for c in self.alphabet], np.float32)
+                       for code in self.regions}
 
     def __call__(self, crops: Sequence[Crop]) -> list[CharScores]:
         w, h = self.input_size
@@ -39,6 +52,21 @@ class NetworkRecognizer:
             for pixels in chunk:
                 if pixels.shape[:2] != (h, w):
                     raise ValueError(f"crop of shape {pixels.shape} given to a recognizer of input size {w}x{h}")
-            probs = softmax(self.backend(crops_to_batch(chunk)), axis=1)
-            results.extend(CharScores(p.T.copy(), self.alphabet, blank=0, region=self.region) for p in probs)
+            outputs = self.backend(crops_to_batch(chunk))
+            if not self.regions:
+                probs = softmax(outputs, axis=1)
+                results.extend(CharScores(p.T.copy(), self.alphabet, blank=0, region=self.region) for p in probs)
+                continue
+            logits, region_logits = outputs
+            for p, r in zip(softmax(logits, axis=1), softmax(region_logits, axis=1)):
+                results.append(self._with_region(p.T, r))
         return results
+
+    def _with_region(self, probs: np.ndarray, region_probs: np.ndarray) -> CharScores:
+        best = int(region_probs.argmax())
+        code = self.regions[best]
+        if self.region_mask:
+            probs = probs * self._masks[code]
+            probs = probs / probs.sum(axis=1, keepdims=True)
+        return CharScores(np.ascontiguousarray(probs), self.alphabet, blank=0, region=code,
+                          region_confidence=float(region_probs[best]))

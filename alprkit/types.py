@@ -76,6 +76,7 @@ class CharScores:
     alphabet: tuple[str, ...]  # class index -> character; the blank's entry is ""
     blank: Optional[int] = 0
     region: Optional[str] = None
+    region_confidence: Optional[float] = None  # a multi-region recognizer's probability of ``region``
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Recognition:
     confidence: float = 0.0
     candidates: tuple[Candidate, ...] = ()
     region: Optional[str] = None
+    region_confidence: Optional[float] = None  # set where the recognizer predicted the region
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class PlateRead:
             "text": self.recognition.text,
             "confidence": round(float(self.recognition.confidence), 4),
             "region": self.recognition.region,
+            "region_confidence": (None if self.recognition.region_confidence is None
+                                  else round(float(self.recognition.region_confidence), 4)),
             "box": [round(float(v), 1) for v in d.box],
             "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in d.corners] if d.corners else None,
             "score": round(float(d.score), 4),

@@ -35,7 +35,8 @@ def main(cfg, words) -> int:
     export_onnx(network, recognizer.input_size, output, opset=int(cfg.opset))
     _add_metadata(output, {"alphabet": json.dumps(recognizer.alphabet, ensure_ascii=False),
                            "input_size": json.dumps(list(recognizer.input_size)),
-                           "region": str(recognizer.region), "input_range": "RGB 0..255, NCHW float32"})
+                           "region": str(recognizer.region), "input_range": "RGB 0..255, NCHW float32",
+                           "regions": json.dumps(list(getattr(recognizer, "regions", ())))})
     print(f"alprkit: exported {cfg.recognizer.name} to {output} ({output.stat().st_size / 1e6:.2f} MB)",
           file=sys.stderr)
     if cfg.check:
@@ -52,12 +53,22 @@ def parity(network, onnx_path, input_size, tolerance, count=16, seed=0) -> dict:
     """Compare eager PyTorch and onnxruntime logits and greedy strings on random crops."""
     w, h = input_size
     batch = np.random.default_rng(seed).uniform(0, 255, size=(count, 3, h, w)).astype(np.float32)
-    expected = TorchBackend(network)(batch)
-    got = OnnxBackend(onnx_path)(batch)
-    diff = float(np.abs(expected - got).max())
+    expected = _outputs(TorchBackend(network)(batch))
+    got = _outputs(OnnxBackend(onnx_path)(batch))
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(expected, got))
+    # Logits first; a region head's argmax must agree as well.
     strings_differ = int(sum((a.argmax(axis=0) != b.argmax(axis=0)).any()
-                             for a, b in zip(softmax(expected, 1), softmax(got, 1))))
-    return {"max_abs_diff": diff, "strings_differ": strings_differ, "ok": diff <= tolerance and strings_differ == 0}
+                             for a, b in zip(softmax(expected[0], 1), softmax(got[0], 1))))
+    regions_differ = int((expected[1].argmax(axis=1) != got[1].argmax(axis=1)).sum()) if len(expected) > 1 else 0
+    report = {"max_abs_diff": diff, "strings_differ": strings_differ,
+              "ok": diff <= tolerance and strings_differ == 0 and regions_differ == 0}
+    if len(expected) > 1:
+        report["regions_differ"] = regions_differ
+    return report
+
+
+def _outputs(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def export_detector(cfg) -> int:
@@ -87,7 +98,8 @@ def output_parity(network, onnx_path, input_size, tolerance, count=4, seed=0) ->
     """The largest difference between eager PyTorch and onnxruntime outputs on random images."""
     w, h = input_size
     batch = np.random.default_rng(seed).uniform(0, 255, size=(count, 3, h, w)).astype(np.float32)
-    diff = float(np.abs(TorchBackend(network)(batch) - OnnxBackend(onnx_path)(batch)).max())
+    pairs = zip(_outputs(TorchBackend(network)(batch)), _outputs(OnnxBackend(onnx_path)(batch)))
+    diff = max(float(np.abs(a - b).max()) for a, b in pairs)
     return {"max_abs_diff": diff, "ok": diff <= tolerance}
 
 

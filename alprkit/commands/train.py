@@ -3,7 +3,7 @@
 Writes into ``output`` (default ``runs/train/<recognizer>-<time>``): Lightning
 checkpoints (``checkpoints/last.ckpt`` resumes with ``train.resume=auto``), CSV and
 TensorBoard logs, the composed config, and the final weights as a safetensors file
-that ``recognizer.name=<architecture> +recognizer.weights_path=...`` or a plugin's
+that ``recognizer.name=<architecture> +recognizer.weights=...`` or a plugin's
 ``weights/`` folder can load.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from ..atomic import write_json_atomic, write_text_atomic
-from ..config import component_params
+from ..config import component_params, config_float, config_int
 from ..errors import ConfigError
 from ..pipeline import build_component
 from ..weights import save_weights
@@ -28,11 +28,14 @@ def main(cfg, words) -> int:
         return export_checkpoint(cfg)
     if words:
         raise ConfigError(f"unknown train words {' '.join(words)!r} (usage: alprkit train [export] key=value ...)")
-    if cfg.get("detector"):
-        from ..train.detection import train_detector
+    from ..train.console import quiet_lightning
 
-        return train_detector(cfg)
-    return train_recognizer(cfg)
+    with quiet_lightning():
+        if cfg.get("detector"):
+            from ..train.detection import train_detector
+
+            return train_detector(cfg)
+        return train_recognizer(cfg)
 
 
 def train_recognizer(cfg) -> int:
@@ -41,7 +44,9 @@ def train_recognizer(cfg) -> int:
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
     from ..train.augment import Augment
-    from ..train.data import EncodedItems, LabelEncoder, MixedCrops, build_source, make_loader, validation_items
+    from ..train.checkpoints import AtomicCheckpointIO
+    from ..train.data import (EncodedItems, LabelEncoder, MixedCrops, build_source, keep_regions, make_loader,
+                              validation_items)
     from ..train.recognition import RecognitionModule
 
     t = cfg.train
@@ -58,16 +63,27 @@ def train_recognizer(cfg) -> int:
     network.train()
     encode = LabelEncoder(alphabet)
     # A folder source without a path (an optional part left unset) is simply not used.
-    train_nodes = [n for n in cfg.dataset.train if n.get("kind") != "folder" or n.get("path")]
+    train_nodes = [n for n in cfg.dataset.train if n.get("kind") not in ("folder", "photos") or n.get("path")]
+    regions = cfg.dataset.get("regions")
+    if regions is not None:  # one region's share of a multi-region data set (a specialist from it)
+        train_nodes = [n for n in train_nodes if n.get("region") in (None, *regions)]
     sources = [build_source(node, size) for node in train_nodes]
+    if regions is not None:
+        kept = [(node, source) for node, source in zip(train_nodes, sources) if keep_regions(source, set(regions))]
+        train_nodes, sources = [n for n, _ in kept], [s for _, s in kept]
+    _report_problems(sources)
+    _check_alphabet(sources, encode)
     stream = MixedCrops(sources, [float(n.get("weight", 1.0)) for n in train_nodes], encode,
                         Augment() if t.augment else None, seed=int(t.seed))
     val_items = validation_items(list(cfg.dataset.get("val") or []), size, limit=t.get("val_limit"))
+    if regions is not None:
+        val_items = [item for item in val_items if item[-1] in set(regions)]
 
     if t.compile:
         network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
     module = RecognitionModule(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
-                               grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay)
+                               grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay,
+                               regions=getattr(recognizer, "regions", ()), region_weight=t.region_weight)
     checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,
                                   save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
                                   mode="max", filename="best")
@@ -77,7 +93,7 @@ def train_recognizer(cfg) -> int:
         callbacks=[checkpoints], val_check_interval=t.val_every if val_items else None,
         check_val_every_n_epoch=None, limit_val_batches=1.0 if val_items else 0, num_sanity_val_steps=0,
         enable_progress_bar=cfg.progress, log_every_n_steps=min(50, t.val_every), default_root_dir=output,
-        enable_model_summary=False,
+        enable_model_summary=False, plugins=[AtomicCheckpointIO()],
     )
     val_loader = make_loader(EncodedItems(val_items, encode), t.batch_size, 0) if val_items else None
     if trainer.is_global_zero:
@@ -93,18 +109,40 @@ def train_recognizer(cfg) -> int:
     return 0
 
 
+def _report_problems(sources, shown=5):
+    """Unreadable images and bad labels the sources skipped: counted, and the first few named."""
+    problems = [p for source in sources for p in getattr(source, "problems", [])]
+    for problem in problems[:shown]:
+        print(f"alprkit: skipped: {problem}", file=sys.stderr)
+    if len(problems) > shown:
+        print(f"alprkit: skipped {len(problems)} bad training items in all", file=sys.stderr)
+
+
+def _check_alphabet(sources, encode):
+    """Every label of the folder sources fits the alphabet: found now, not in a loader worker mid-run."""
+    for source in sources:
+        for item in getattr(source, "items", ()):
+            text = next((x for x in item if isinstance(x, str)), None)  # items are (pixels, [quad,] text, region)
+            if text is not None:
+                encode(text)
+
+
 def save_trained(recognizer, output: Path, steps: int, command: str, metrics: dict, name=None,
                  result=True) -> Path:
     """Write a trained recognizer's self-describing weights (and result.json) into its run folder."""
     network = recognizer.network
     network.stn_active = getattr(network, "stn", None) is not None
-    weights = save_weights(output / f"{name or network.architecture}.safetensors", network.state_dict(), {
+    # Shipped as fp16 (half the size); loading copies the values into the fp32 network.
+    state = {k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}
+    weights = save_weights(output / f"{name or network.architecture}.safetensors", state, {
         "architecture": network.architecture,
         "alphabet": list(recognizer.alphabet),
         "stn": network.stn_active,
         "options": network.options,
         "region": recognizer.region,
+        "regions": list(getattr(recognizer, "regions", ())),
         "input_size": list(recognizer.input_size),
+        "dtype": "float16",
         "steps": steps,
         "command": command,
         "metrics": metrics,
@@ -144,25 +182,76 @@ def _load_init(network, alphabet, path):
     """Start from trained weights of the same architecture.
 
     With the same alphabet every tensor must fit. With another alphabet (a cn model
-    starting a us one) the tensors of the same shape carry over: the backbone and the
-    STN; the layers sized by the class count start fresh.
+    starting a us or a multi-region one) the tensors of the same shape carry over
+    (the backbone and the STN), and the layers sized by the class count keep the
+    rows of every character both alphabets share; only new characters and new
+    heads (a region head) start fresh.
     """
     from ..weights import load_weights
 
     state, meta = load_weights(path)
-    if tuple(meta.get("alphabet", alphabet)) != tuple(alphabet):
+    source = tuple(meta.get("alphabet", alphabet))
+    if source != tuple(alphabet):
         own = network.state_dict()
-        state = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-        print(f"alprkit: train.init: {path} has another alphabet; {len(state)} of {len(own)} tensors carried over, "
-              "the class layers start fresh", file=sys.stderr)
-        if not state:
+        remapped = {k: _by_character(v, own[k], source, tuple(alphabet)) for k, v in state.items() if k in own}
+        remapped = {k: v for k, v in remapped.items() if v is not None}
+        carried = {k: v for k, v in state.items() if k in own and k not in remapped and own[k].shape == v.shape}
+        print(f"alprkit: train.init: {path} has another alphabet; {len(carried)} of {len(own)} tensors carried over, "
+              f"{len(remapped)} class layers keep the rows of the {len(set(source) & set(alphabet))} shared "
+              "characters", file=sys.stderr)
+        if not carried:
             raise ConfigError(f"train.init: {path} shares no tensor with this network")
-        network.load_state_dict(state, strict=False)
+        network.load_state_dict({**carried, **remapped}, strict=False)
         return
     missing, unexpected = network.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ConfigError(f"train.init: {path} does not fit this network "
                           f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+
+
+def _by_character(trained, own, source, target):
+    """``trained`` (sized by ``source``'s classes) fitted to ``own`` (sized by ``target``'s), row by character.
+
+    A class axis may be the whole axis, lead it (the global context's 1x1 head reads
+    classes, then context features) or be its major part (the context's FC reads a
+    flattened classes x steps map). Characters missing from ``source`` keep ``own``'s
+    rows. None where no axis is a class axis (a backbone tensor) or the shapes are not
+    related that way.
+    """
+    import torch
+
+    if trained.dim() != own.dim():
+        return None
+    old = {c: i for i, c in enumerate(source)}
+    pairs = [(j, old[c]) for j, c in enumerate(target) if c in old]
+    cs, ct = len(source), len(target)
+    own_index, src_index, classes = [], [], False
+    for n_src, n_own in zip(trained.shape, own.shape):
+        if n_src == cs and n_own == ct:  # a class axis (also where both alphabets have one size)
+            own_index.append([j for j, _ in pairs])
+            src_index.append([i for _, i in pairs])
+            classes = True
+        elif n_src == n_own:
+            own_index.append(list(range(n_own)))
+            src_index.append(list(range(n_src)))
+        elif n_src % cs == 0 and n_own % ct == 0 and n_src // cs == n_own // ct:  # classes (x steps)
+            inner = n_src // cs
+            own_index.append([j * inner + t for j, _ in pairs for t in range(inner)])
+            src_index.append([i * inner + t for _, i in pairs for t in range(inner)])
+            classes = True
+        elif n_src - cs == n_own - ct > 0:  # classes, then other features
+            extra = range(n_src - cs)
+            own_index.append([j for j, _ in pairs] + [ct + k for k in extra])
+            src_index.append([i for _, i in pairs] + [cs + k for k in extra])
+            classes = True
+        else:
+            return None
+    if not classes:
+        return None
+    grid = lambda index: torch.meshgrid(*[torch.tensor(i) for i in index], indexing="ij")  # noqa: E731
+    result = own.clone()
+    result[grid(own_index)] = trained[grid(src_index)].to(own.dtype)
+    return result
 
 
 def _resume_path(resume, output):
@@ -182,7 +271,5 @@ def _resume_path(resume, output):
 
 def _check(t):
     for key in ("steps", "batch_size", "val_every"):
-        if int(t[key]) <= 0:
-            raise ConfigError(f"train.{key} must be > 0, got {t[key]!r}")
-    if float(t.lr) <= 0:
-        raise ConfigError(f"train.lr must be > 0, got {t.lr!r}")
+        config_int(t, key, minimum=1, name=f"train.{key}")
+    config_float(t, "lr", minimum=0.0, above=True, name="train.lr")

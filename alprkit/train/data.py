@@ -1,7 +1,8 @@
 """Training data for recognizers: on-the-fly synthetic crops, crop folders and mixes of them.
 
-Every source yields ``(pixels, text)`` with pixels already at the network's input
-size, resized exactly as inference resizes a crop (:func:`alprkit.geometry.fit_crop`).
+Every source yields ``(pixels, text, region)`` with pixels already at the network's
+input size, resized exactly as inference resizes a crop (:func:`alprkit.geometry.fit_crop`);
+``region`` (a code, or None where unknown) trains a multi-region model's region head.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from ..data.cutouts import plate_quad
 from ..data.formats import load_dataset
 from ..data.splits import select_folds
 from ..errors import ConfigError, InputError
-from ..geometry import fit_crop
+from ..geometry import fit_crop, warp_quad
 from ..imageio import read_image
+from ..types import Detection, Frame
 from .augment import Augment
 
 
@@ -49,18 +52,96 @@ def load_crops(path, size, fmt=None, split: Optional[Split] = None, region=None)
         except InputError as exc:
             problems.append(str(exc))
             continue
-        items.append((fit_crop(frame.pixels, size), sample.text))
+        items.append((fit_crop(frame.pixels, size), sample.text, sample.plates[0].region or sample.region))
     if not items:
         raise InputError(path, "no usable labelled crops")
     return items, problems
 
 
 class FolderSource:
+    """Labelled crops of one folder, or of several (``path`` a list), in memory."""
+
     def __init__(self, path, size, fmt=None, split=None, region=None):
-        self.items, self.problems = load_crops(path, size, fmt, split, region)
+        self.items, self.problems = [], []
+        for folder in ([path] if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__") else path):
+            items, problems = load_crops(folder, size, fmt, split, region)
+            self.items.extend(items)
+            self.problems.extend(problems)
 
     def sample(self, rng: np.random.Generator):
         return self.items[int(rng.integers(len(self.items)))]
+
+    def fixed_items(self) -> list:
+        return list(self.items)
+
+
+class PhotoPlatesSource:
+    """Plates cut out of labelled full images (``annotations.jsonl``, CCPD) through jittered corners.
+
+    Each draw warps the plate's four corners (or its box) to the network's input
+    after moving every corner by a random fraction of the plate's height and width
+    and growing or shrinking the whole quadrilateral, as a detector's corners would
+    be off; so the same photo gives a new crop each time. Only a patch around each
+    plate stays in memory. Plates without text are skipped.
+    """
+
+    def __init__(self, path, size, fmt=None, split: Optional[Split] = None, region=None, jitter=0.06,
+                 grow=(-0.03, 0.12)):
+        dataset = load_dataset(path, format=fmt, strict=False, **({"region": region} if region else {}))
+        samples = list(dataset)
+        if split is not None:
+            samples = select_folds(samples, split.folds, split.keep)
+        self.size = tuple(size)
+        self.jitter = float(jitter)
+        self.grow = tuple(grow)
+        self.items, self.problems = [], list(dataset.problems)
+        for sample in samples:
+            plates = [p for p in sample.plates if p.text and plate_quad(p) is not None]
+            if not plates:
+                continue
+            try:
+                pixels = read_image(sample.path).pixels
+            except InputError as exc:
+                self.problems.append(str(exc))
+                continue
+            for plate in plates:
+                self.items.append((*_patch(pixels, plate_quad(plate), self.size), plate.text,
+                                   plate.region or sample.region))
+        if not self.items:
+            raise InputError(path, "no labelled plates with a box or corners")
+
+    def sample(self, rng: np.random.Generator):
+        patch, quad, text, region = self.items[int(rng.integers(len(self.items)))]
+        width = np.linalg.norm(quad[1] - quad[0])
+        height = np.linalg.norm(quad[3] - quad[0])
+        centre = quad.mean(axis=0)
+        grown = centre + (quad - centre) * (1 + 2 * rng.uniform(*self.grow))
+        moved = grown + rng.normal(0, self.jitter, size=(4, 2)) * [width * 0.5, height]
+        return self._cut(patch, moved), text, region
+
+    def fixed_items(self) -> list:
+        """Every plate cut through its labelled corners, without jitter (for validation)."""
+        return [(self._cut(patch, quad), text, region) for patch, quad, text, region in self.items]
+
+    def _cut(self, patch, quad):
+        return warp_quad(Frame(patch), Detection((0, 0, patch.shape[1], patch.shape[0])), quad, self.size).pixels
+
+
+def _patch(pixels, quad, size, margin=0.5, oversample=4):
+    """The image around a plate (``margin`` of its size on each side), at most ``oversample`` x the input size."""
+    lo, hi = quad.min(axis=0), quad.max(axis=0)
+    pad = (hi - lo) * margin
+    x1, y1 = np.maximum(np.floor(lo - pad), 0).astype(int)
+    x2, y2 = np.minimum(np.ceil(hi + pad), [pixels.shape[1], pixels.shape[0]]).astype(int)
+    patch = pixels[y1:y2, x1:x2]
+    local = quad - [x1, y1]
+    scale = min(1.0, oversample * size[0] / max(1.0, hi[0] - lo[0]))
+    if scale < 1.0:
+        import cv2
+
+        patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        local = local * scale
+    return np.ascontiguousarray(patch), local
 
 
 class SynthSource:
@@ -73,7 +154,15 @@ class SynthSource:
 
     def sample(self, rng: np.random.Generator):
         item = self.crops.render(int(rng.integers(2**62)))
-        return item["image"], item["text"]
+        return item["image"], item["text"], item["region"]
+
+
+def keep_regions(source, regions) -> int:
+    """Drop a source's items of other regions (``dataset.regions``); returns how many are left."""
+    if hasattr(source, "items"):
+        source.items = [item for item in source.items if item[-1] in regions]
+        return len(source.items)
+    return 1  # a synthetic source draws only the regions its own config names
 
 
 def build_source(node, size):
@@ -83,7 +172,10 @@ def build_source(node, size):
     if kind == "folder":
         return FolderSource(node["path"], size, node.get("format"), Split.from_config(node.get("split")),
                             node.get("region"))
-    raise ConfigError(f"dataset source kind {kind!r} is unknown (kinds: synth, folder)")
+    if kind == "photos":
+        return PhotoPlatesSource(node["path"], size, node.get("format"), Split.from_config(node.get("split")),
+                                 node.get("region"), jitter=float(node.get("jitter", 0.06)))
+    raise ConfigError(f"dataset source kind {kind!r} is unknown (kinds: synth, folder, photos)")
 
 
 class MixedCrops(IterableDataset):
@@ -110,18 +202,18 @@ class MixedCrops(IterableDataset):
         rng = np.random.default_rng([self.seed, rank, worker])
         while True:
             source = self.sources[int(rng.choice(len(self.sources), p=self.p))]
-            pixels, text = source.sample(rng)
+            pixels, text, region = source.sample(rng)
             if self.augment is not None:
                 pixels = self.augment(pixels, rng)
-            yield pixels, self.encode(text), text
+            yield pixels, self.encode(text), text, region
 
 
 def collate(batch):
-    pixels, labels, texts = zip(*batch)
+    pixels, labels, texts, regions = zip(*batch)
     images = torch.from_numpy(np.stack(pixels).transpose(0, 3, 1, 2).astype(np.float32))
     lengths = torch.tensor([len(l) for l in labels], dtype=torch.long)
     targets = torch.tensor([c for l in labels for c in l], dtype=torch.long)
-    return images, targets, lengths, list(texts)
+    return images, targets, lengths, list(texts), list(regions)
 
 
 class LabelEncoder:
@@ -134,7 +226,7 @@ class LabelEncoder:
         try:
             return [self.index[c] for c in text]
         except KeyError as exc:
-            raise ConfigError(f"plate {text!r} has character {exc.args[0]!r} outside the recognizer's alphabet") from None
+            raise ConfigError(f"plate {text!r} has character {exc.args[0]!r} outside the recognizer's alphabet (set recognizer.region to the data's region, e.g. recognizer.region=us)") from None
 
 
 def validation_items(nodes, size, limit=None) -> list:
@@ -147,7 +239,7 @@ def validation_items(nodes, size, limit=None) -> list:
             rng = np.random.default_rng(int(node.get("seed", 12345)))
             items.extend(source.sample(rng) for _ in range(count))
         else:
-            items.extend(build_source(node, size).items)
+            items.extend(build_source(node, size).fixed_items())
     return items[:limit] if limit else items
 
 
@@ -157,7 +249,7 @@ def make_loader(dataset, batch_size, workers):
 
 
 class EncodedItems(torch.utils.data.Dataset):
-    """A fixed list of (pixels, text) as a map-style dataset, for validation."""
+    """A fixed list of (pixels, text, region) as a map-style dataset, for validation."""
 
     def __init__(self, items, encode):
         self.items = items
@@ -167,5 +259,5 @@ class EncodedItems(torch.utils.data.Dataset):
         return len(self.items)
 
     def __getitem__(self, i):
-        pixels, text = self.items[i]
-        return pixels, self.encode(text), text
+        pixels, text, region = self.items[i]
+        return pixels, self.encode(text), text, region

@@ -25,10 +25,14 @@ class RecognitionModule(pl.LightningModule):
     The LPRNet paper's schedule (batch 32, Adam 1e-3, x0.1 after every 100k of 250k
     iterations, gradient noise 0.001, LocNet switched on after 5k) is kept in
     proportion: ``lr_drops`` are fractions of ``steps``.
+
+    A multi-region network (``regions`` names its region head's classes) returns
+    ``(logits, region_logits)``; the region head's cross-entropy, weighted by
+    ``region_weight``, joins the CTC loss. Samples of unknown region add no region loss.
     """
 
     def __init__(self, network, alphabet, steps, lr=1e-3, lr_drops=(0.4, 0.8), grad_noise=0.0, stn_start=0,
-                 weight_decay=0.0):
+                 weight_decay=0.0, regions=(), region_weight=0.2):
         super().__init__()
         self.network = network
         self.alphabet = tuple(alphabet)
@@ -38,7 +42,10 @@ class RecognitionModule(pl.LightningModule):
         self.grad_noise = grad_noise
         self.stn_start = int(stn_start)
         self.weight_decay = weight_decay
+        self.regions = tuple(regions)
+        self.region_weight = float(region_weight)
         self._val_pairs = []
+        self._val_regions = []
 
     def forward(self, images):
         return self.network(images)
@@ -52,9 +59,28 @@ class RecognitionModule(pl.LightningModule):
         if getattr(self.network, "stn", None) is not None:
             self.network.stn_active = self.global_step >= self.stn_start
 
+    def _split(self, outputs):
+        """(logits, region logits or None) from a network's output."""
+        return outputs if isinstance(outputs, tuple) else (outputs, None)
+
+    def _region_targets(self, regions) -> torch.Tensor:
+        index = {code: i for i, code in enumerate(self.regions)}
+        return torch.tensor([index.get(r, -100) for r in regions], dtype=torch.long)
+
+    def _region_loss(self, region_logits, regions):
+        targets = self._region_targets(regions).to(region_logits.device)
+        if not (targets >= 0).any():
+            return region_logits.float().sum() * 0.0
+        return F.cross_entropy(region_logits.float(), targets, ignore_index=-100)
+
     def training_step(self, batch, batch_idx):
-        images, targets, lengths, _ = batch
-        loss = self._ctc_loss(self(images), targets, lengths)
+        images, targets, lengths, _, regions = batch
+        logits, region_logits = self._split(self(images))
+        loss = self._ctc_loss(logits, targets, lengths)
+        if region_logits is not None:
+            region_loss = self._region_loss(region_logits, regions)
+            self.log("train/region_loss", region_loss, batch_size=images.shape[0])
+            loss = loss + self.region_weight * region_loss
         self.log("train/loss", loss, prog_bar=True, batch_size=images.shape[0])
         self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=images.shape[0])
         return loss
@@ -68,10 +94,14 @@ class RecognitionModule(pl.LightningModule):
                     p.grad.add_(noise * self.grad_noise)
 
     def validation_step(self, batch, batch_idx):
-        images, targets, lengths, texts = batch
-        logits = self(images)
+        images, targets, lengths, texts, regions = batch
+        logits, region_logits = self._split(self(images))
         self.log("val/loss", self._ctc_loss(logits, targets, lengths), batch_size=images.shape[0], sync_dist=True)
         self._val_pairs.extend(zip(greedy_texts(logits, self.alphabet), texts))
+        if region_logits is not None:
+            truth = self._region_targets(regions)
+            predicted = region_logits.argmax(dim=1).cpu()
+            self._val_regions.extend((p == t).item() for p, t in zip(predicted, truth) if t >= 0)
 
     def on_validation_epoch_end(self):
         if not self._val_pairs:
@@ -80,6 +110,9 @@ class RecognitionModule(pl.LightningModule):
         self._val_pairs = []
         for key in ("acc", "acc_1e", "cer"):
             self.log(f"val/{key}", float(scores[key]), prog_bar=key == "acc", sync_dist=True)
+        if self._val_regions:
+            self.log("val/region_acc", float(np.mean(self._val_regions)), sync_dist=True)
+            self._val_regions = []
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.network.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -73,6 +73,7 @@ class GreedyDecoder:
             confidence=best,
             candidates=tuple(candidates),
             region=scores.region,
+            region_confidence=scores.region_confidence,
         )
 
 
@@ -105,6 +106,7 @@ class BeamSearchDecoder:
             confidence=float(best_p),
             candidates=candidates,
             region=scores.region,
+            region_confidence=scores.region_confidence,
         )
 
     def _prefix_search(self, probs, blank):

@@ -68,5 +68,6 @@ class MajorityVote:
             confidence=confidence * len(voters) / len(frames),
             candidates=(),
             region=voters[0].region,
+            region_confidence=voters[0].region_confidence,
         )
         return StreamResult(stream.track_id, recognition, frame, detection, recognized)

@@ -1,7 +1,8 @@
 """LPRNet recognizers as plain ``nn.Module``s (Zherzdev & Gruzdev, seed 000; NVIDIA baseline18, seed 001).
 
 Every network takes float RGB in [0, 255], NCHW, at its ``input_size`` and returns
-CTC logits of shape (batch, classes, steps); class 0 is the blank.
+CTC logits of shape (batch, classes, steps); class 0 is the blank. A multi-region
+LPRNet (``regions > 0``) also returns region logits (batch, regions).
 """
 
 from __future__ import annotations
@@ -59,6 +60,24 @@ class GlobalContext(nn.Module):
         return self.head(torch.cat([local, g], dim=1))
 
 
+class RegionHead(nn.Module):
+    """Which region's plate a crop shows, from the backbone's column features.
+
+    Average and max pooling over the columns (the max keeps a small cue such as the
+    euroband or a province character), then a two-layer classifier. It is trained
+    jointly with the CTC head and costs a few thousand FLOPs per plate.
+    """
+
+    def __init__(self, channels, regions, hidden=64):
+        super().__init__()
+        self.classifier = nn.Sequential(nn.Linear(2 * channels, hidden), nn.ReLU(inplace=True),
+                                        nn.Linear(hidden, regions))
+
+    def forward(self, features):  # (B, C, 1, steps)
+        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+        return self.classifier(pooled)
+
+
 class LPRNet(nn.Module):
     """LPRNet basic (Table 3) and, with ``reduced=True``, LPRNet reduced.
 
@@ -67,11 +86,15 @@ class LPRNet(nn.Module):
     convolution leaves one row of 88 steps. The reduced model uses 2x2 strides in
     the two down-sampling pools (10x45, 4x22: 22 steps); a 2x2 stride in the first
     pool too would leave fewer rows than the 4x1 convolution needs.
+
+    With ``regions`` > 0 a :class:`RegionHead` reads the features of the 4x1
+    convolution and the network returns ``(logits, region_logits)``.
     """
 
     input_size = (94, 24)
+    _FEATURES = 9  # backbone layers up to the 4x1 convolution (and its ReLU): the region head's input
 
-    def __init__(self, num_classes, reduced=False, global_context=True, dropout=0.5):
+    def __init__(self, num_classes, reduced=False, global_context=True, dropout=0.5, regions=0):
         super().__init__()
         stride = (2, 2) if reduced else (2, 1)
         self.backbone = nn.Sequential(
@@ -89,9 +112,17 @@ class LPRNet(nn.Module):
         )
         self.steps = 22 if reduced else 88
         self.context = GlobalContext(num_classes, self.steps) if global_context else None
+        self.region_head = RegionHead(256, int(regions)) if regions else None
 
     def forward(self, x):
-        x = self.backbone((x - 127.5) / 127.5)
+        x = (x - 127.5) / 127.5
+        if self.region_head is None:
+            return self._classes(self.backbone(x))
+        features = self.backbone[: self._FEATURES](x)
+        logits = self._classes(self.backbone[self._FEATURES :](features))
+        return logits, self.region_head(features)
+
+    def _classes(self, x):
         if self.context is not None:
             x = self.context(x)
         return x.squeeze(2)
@@ -240,6 +271,9 @@ ARCHITECTURES = {
     "lprnet_baseline": LPRNetBaseline,
     "lprnet_resnet18": ResNet18CTC,
 }
+
+
+REGION_HEAD_ARCHITECTURES = ("lprnet_basic", "lprnet_reduced")
 
 
 def build_network(architecture: str, num_classes: int, stn: bool = False, **options) -> Recognizer:

@@ -8,20 +8,36 @@ from alprkit.errors import ConfigError
 from alprkit.recognizers import NetworkRecognizer
 from alprkit.weights import load_weights
 
-from .models import ARCHITECTURES, build_network
+from .models import ARCHITECTURES, REGION_HEAD_ARCHITECTURES, build_network
+
+
+# The regions a multi-region recognizer reads (``region=global``), in the region head's class order.
+GLOBAL_REGIONS = ("cn", "us", "eu", "br")
+
+
+def region_codes(region: str) -> tuple[str, ...]:
+    """'cn' -> ('cn',); 'us+eu' -> ('us', 'eu'); 'global' -> every region of a multi-region model."""
+    codes = GLOBAL_REGIONS if region == "global" else tuple(region.split("+"))
+    for code in codes:
+        get_region(code)
+    return codes
 
 
 def alphabet_for(region: str) -> tuple[str, ...]:
-    """Blank first, then the region's charset (or the union of a '+'-joined list: 'us+eu')."""
+    """Blank first, then the region's charset (or the union of several: 'us+eu', 'global')."""
     chars = []
-    for code in region.split("+"):
+    for code in region_codes(region):
         chars.extend(c for c in get_region(code).charset if c not in chars)
     return ("", *chars)
 
 
 def create(architecture, weights=None, region="cn", stn=False, backend="torch", threads=None, max_batch=64,
-           **options):
-    """A recognizer; with ``weights`` the network, alphabet and region come from the file."""
+           region_mask=True, **options):
+    """A recognizer; with ``weights`` the network, alphabet and region come from the file.
+
+    An untrained network for several regions (``region=global`` or ``cn+us``) gets a
+    region head over them when its architecture has one (LPRNet basic and reduced).
+    """
     if weights is not None:
         state, meta = load_weights(weights.path)
         alphabet = tuple(meta["alphabet"])
@@ -29,11 +45,16 @@ def create(architecture, weights=None, region="cn", stn=False, backend="torch", 
                                 **meta.get("options", {}))
         network.load_state_dict(state)
         region = meta.get("region", region)
+        regions = tuple(meta.get("regions", ()))
         name = f"{meta['architecture']}.{weights.path.stem}"
     else:
         if architecture not in ARCHITECTURES:
             raise ConfigError(f"unknown architecture {architecture!r}")
-        alphabet = alphabet_for(region)
+        codes = region_codes(str(region))
+        alphabet = alphabet_for(str(region))
+        regions = codes if len(codes) > 1 and architecture in REGION_HEAD_ARCHITECTURES else ()
+        if regions:
+            options = {**options, "regions": len(regions)}
         network = build_network(architecture, len(alphabet), stn=bool(stn), **options)
         name = architecture
     network.eval()
@@ -41,7 +62,9 @@ def create(architecture, weights=None, region="cn", stn=False, backend="torch", 
         make_backend(backend, network, network.input_size, name, threads),
         alphabet,
         network.input_size,
-        region=region,
+        region=None if regions else region,
         max_batch=max_batch,
         network=network,
+        regions=regions,
+        region_mask=region_mask,
     )
