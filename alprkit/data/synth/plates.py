@@ -21,7 +21,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...types import Box
 from ..regions import REGIONS
-from . import fonts
+from . import fonts, usart
 from .canvas import RGB, Canvas, paint_max
 from .text import CCPD_PREFIXES, CN_ALNUM, CN_LETTER, CN_PROVINCE, TextSpec, weighted_choice
 
@@ -116,8 +116,12 @@ def row_cells(groups: tuple[str, ...], row: Row) -> tuple[list[tuple[float, floa
     return cells, separators
 
 
-def draw_row(canvas: Canvas, layer: np.ndarray, groups, row: Row, style: str, rng) -> tuple[Box, ...]:
-    """Draw the label characters into the ink ``layer``; return each character's tight pixel box."""
+def draw_row(canvas: Canvas, layer: np.ndarray, groups, row: Row, style: str, rng, draw_as=None) -> tuple[Box, ...]:
+    """Draw the label characters into the ink ``layer``; return each character's tight pixel box.
+
+    ``draw_as`` maps a label character to the character whose glyph shows it (US plates
+    print O and 0 with one glyph, labelled 0).
+    """
     cells, _ = row_cells(groups, row)
     boxes = []
     jitter = 0.012 * row.height  # stamping is not perfectly even
@@ -125,7 +129,8 @@ def draw_row(canvas: Canvas, layer: np.ndarray, groups, row: Row, style: str, rn
     for char, (x, w) in zip("".join(groups), cells):
         x0 = canvas.px(x + rng.normal(0, jitter))
         y0 = canvas.px(row.y + rng.normal(0, jitter))
-        mask = fonts.fitted_glyph(char, style, max(2, canvas.px(_on_grid(w))), height, row.fill)
+        shown = draw_as.get(char, char) if draw_as else char
+        mask = fonts.fitted_glyph(shown, style, max(2, canvas.px(_on_grid(w))), height, row.fill)
         paint_max(layer, mask / np.float32(255), x0, y0)
         ys, xs = np.nonzero(mask)
         boxes.append((float(x0 + xs.min()), float(y0 + ys.min()), float(x0 + xs.max() + 1), float(y0 + ys.max() + 1)))
@@ -323,6 +328,8 @@ def _sticker(canvas: Canvas, x_mm, y_mm, rng):
 def _draw_us(canvas: Canvas, groups, rng):
     dark, accent = _us_background(canvas, rng)
     ink = _jitter((235, 200, 60) if dark else _US_INKS[int(rng.integers(len(_US_INKS)))], rng, 10)
+    if not dark and rng.random() < 0.6:
+        usart.graphic(canvas, rng, accent)  # artwork behind and through the characters
     title_ink = _jitter((240, 240, 240), rng, 5) if dark else (accent if rng.random() < 0.6 else ink)
 
     state = US_STATES[int(rng.integers(len(US_STATES)))]
@@ -340,14 +347,28 @@ def _draw_us(canvas: Canvas, groups, rng):
             _sticker(canvas, corner_x + rng.normal(0, 2), rng.uniform(8, 14) if rng.random() < 0.7 else 118.0, rng)
 
     height = rng.uniform(62, 76)
-    separator = weighted_choice(["gap", "dash", "dot", "none"], [3, 3, 1, 2], rng) if len(groups) > 1 else "none"
-    group_gap = {"none": 4.0, "gap": 22.0, "dash": 24.0, "dot": 20.0}[separator]
-    row = Row(14, 291, rng.uniform(42, 50), height, rng.uniform(30, 37), rng.uniform(2, 5), group_gap)
+    kinds = ["gap", "dash", "dot", "none", "emblem"]
+    separator = weighted_choice(kinds, [3, 3, 1, 2, 1.5], rng) if len(groups) > 1 else "none"
+    group_gap = {"none": 4.0, "gap": 22.0, "dash": 24.0, "dot": 20.0, "emblem": 30.0}[separator]
+    # Small stacked characters beside the string (a county number, "DV"): printed, never in the label.
+    stacked = None if sum(map(len, groups)) > 7 or rng.random() > 0.12 else int(rng.choice([-1, 1]))
+    x0, x1 = 14 + (30 if stacked == -1 else 0), 291 - (30 if stacked == 1 else 0)
+    row = Row(x0, x1, rng.uniform(42, 50), height, rng.uniform(30, 37), rng.uniform(2, 5), group_gap)
     layer = canvas.layer()
-    boxes = draw_row(canvas, layer, groups, row, _style(rng, _US_FONTS), rng)
+    style = _style(rng, _US_FONTS)
+    # O and 0 share one glyph on US plates (labelled 0): some plates show it round like O.
+    draw_as = {"0": "O"} if rng.random() < 0.35 else None
+    boxes = draw_row(canvas, layer, groups, row, style, rng, draw_as)
     _, seps = row_cells(groups, row)
     for x in seps:
-        _separator(canvas, layer, separator, x, row.y + height / 2, 9.0)
+        if separator == "emblem":
+            usart.emblem_separator(canvas, x, row.y + height / 2, rng.uniform(14, 22), _jitter(accent, rng), rng)
+        else:
+            _separator(canvas, layer, separator, x, row.y + height / 2, 9.0)
+    if stacked is not None:
+        cells, _ = row_cells(groups, row)
+        edge = cells[0][0] if stacked == -1 else cells[-1][0] + cells[-1][1]
+        usart.stacked_marks(canvas, layer, style, edge + stacked * (0.14 * height + 4), row.y, height, rng)
     canvas.apply_layer(layer, ink, rng.uniform(0, 2.5) * canvas.ppm, _light(rng))
     for x in (63.5, 241.5):
         for y in (14.0, 138.0) if rng.random() < 0.5 else (14.0,):
@@ -369,6 +390,7 @@ _US_TEXT = TextSpec(
     ),
     exclude="O",  # US labels never use O: O and 0 share one glyph on most US plates
     digit_share=0.3,
+    letter_zero=0.04,  # ... so a letter position that shows O is labelled 0 (about one letter in 26)
 )
 
 

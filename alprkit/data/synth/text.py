@@ -87,18 +87,22 @@ class TextSpec:
     ``templates`` pairs each template with a weight; ``prefixes`` pairs a favoured
     prefix with the probability of forcing it (CCPD is mostly 皖A, so a recognizer
     evaluated on it must see that prefix often); ``exclude`` lists characters the
-    layout's plates never use.
+    layout's plates never use; ``letter_zero`` is the share of letters replaced by 0 (US
+    plates print O and 0 with one glyph and label both 0, so letter groups hold zeros).
     """
 
     templates: tuple[tuple[str, float], ...]
     prefixes: tuple[tuple[str, float], ...] = ()
     exclude: str = ""
     digit_share: float | None = None
+    letter_zero: float = 0.0
 
     def sample(self, rng: np.random.Generator) -> tuple[str, ...]:
         """A random plate string as its groups (join them for the label)."""
         template = weighted_choice([t for t, _ in self.templates], [w for _, w in self.templates], rng)
         groups = sample_template(template, rng, self.exclude, self.digit_share)
+        if self.letter_zero:  # no draws otherwise: other layouts keep their exact strings
+            groups = tuple("".join("0" if c.isalpha() and rng.random() < self.letter_zero else c for c in g) for g in groups)
         roll = rng.random()
         for prefix, prob in self.prefixes:
             if roll < prob:
