@@ -27,7 +27,8 @@ def test_assets_are_found_in_the_installed_package_and_are_package_data():
         path = glyphfont.asset_path(name)
         assert path.is_file(), name
         assert any(fnmatch.fnmatch(name, p) for p in patterns), f"{name} is not package data"
-    assert "MIT" in glyphfont.asset_path("LICENSE.txt").read_text() and "leijd" in glyphfont.asset_path("NOTICE.md").read_text()
+    assert "MIT" in glyphfont.asset_path("LICENSE.txt").read_text()
+    assert "leijd" in glyphfont.asset_path("NOTICE.md").read_text()
     assert sum(len(glyphfont.asset_path(n).read_bytes()) for n in ASSETS) < 300_000  # kept small
 
 
@@ -47,9 +48,11 @@ def test_every_chinese_plate_character_renders_and_spans_its_cell(style):
 
 
 def test_weights_and_sets_differ_and_unknown_styles_fail():
-    plain, bold, thin = (fonts.fitted_glyph("8", s, 45, 90) for s in ("glyph_ga36", "glyph_ga36_bold", "glyph_ga36_thin"))
+    styles = ("glyph_ga36", "glyph_ga36_bold", "glyph_ga36_thin")
+    plain, bold, thin = (fonts.fitted_glyph("8", s, 45, 90) for s in styles)
     assert thin.sum() < plain.sum() < bold.sum()
-    assert not np.array_equal(fonts.fitted_glyph("8", "glyph_green", 43, 90), fonts.fitted_glyph("8", "glyph_ga36", 43, 90))
+    green, single = fonts.fitted_glyph("8", "glyph_green", 43, 90), fonts.fitted_glyph("8", "glyph_ga36", 43, 90)
+    assert not np.array_equal(green, single)
     # The new-energy font has no 警: it comes from the single-row font.
     assert np.array_equal(glyphfont.cell("警", "green"), glyphfont.cell("警", "ga36"))
     assert glyphfont.parse_style("stroke_ga36_10") is None and not glyphfont.supports("A", "noto700")
@@ -57,7 +60,10 @@ def test_weights_and_sets_differ_and_unknown_styles_fail():
         glyphfont.parse_style("glyph_xx")
 
 
-@pytest.mark.parametrize("text,style", [("皖A12345", "glyph_ga36"), ("京AD12345", "glyph_green"), ("沪C8888警", "glyph_ga36_bold")])
+ROWS = [("皖A12345", "glyph_ga36"), ("京AD12345", "glyph_green"), ("沪C8888警", "glyph_ga36_bold")]
+
+
+@pytest.mark.parametrize("text,style", ROWS)
 def test_glyph_row_has_the_tight_ink_boxes(text, style):
     canvas = Canvas(480, 140, 0.5, (0, 0, 0))
     layer = canvas.layer()

@@ -102,7 +102,8 @@ class TextSpec:
         template = weighted_choice([t for t, _ in self.templates], [w for _, w in self.templates], rng)
         groups = sample_template(template, rng, self.exclude, self.digit_share)
         if self.letter_zero:  # no draws otherwise: other layouts keep their exact strings
-            groups = tuple("".join("0" if c.isalpha() and rng.random() < self.letter_zero else c for c in g) for g in groups)
+            zero = lambda c: "0" if c.isalpha() and rng.random() < self.letter_zero else c  # noqa: E731
+            groups = tuple("".join(map(zero, g)) for g in groups)
         roll = rng.random()
         for prefix, prob in self.prefixes:
             if roll < prob:

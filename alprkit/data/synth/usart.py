@@ -88,19 +88,22 @@ def graphic(canvas: Canvas, rng, accent: RGB):
     """One piece of state artwork behind or through the character row (152 mm tall plate)."""
     w = canvas.width_mm
     color = _pale(rng, accent)
-    kind = rng.choice(["emblem", "outline", "trees", "cactus", "swoosh", "sun", "stars"], p=[0.18, 0.14, 0.16, 0.08, 0.2, 0.1, 0.14])
+    kinds = {"emblem": 0.18, "outline": 0.14, "trees": 0.16, "cactus": 0.08, "swoosh": 0.2, "sun": 0.1, "stars": 0.14}
+    kind = rng.choice(list(kinds), p=list(kinds.values()))
     if kind == "emblem":  # a large pale star or ring under the middle of the text
         cx, cy, r = w / 2 + rng.normal(0, 30), rng.uniform(65, 90), rng.uniform(35, 60)
         if rng.random() < 0.6:
-            _fill(canvas, [_star(cx, cy, r, int(rng.choice([5, 6, 8])), rng.uniform(0.4, 0.6), rng.uniform(0, 1))], color, rng.uniform(0.15, 0.35))
+            star = _star(cx, cy, r, int(rng.choice([5, 6, 8])), rng.uniform(0.4, 0.6), rng.uniform(0, 1))
+            _fill(canvas, [star], color, rng.uniform(0.15, 0.35))
         else:
             ring = np.zeros((canvas.height, canvas.width), np.uint8)
             c = (int(cx * canvas.ppm), int(cy * canvas.ppm))
             cv2.circle(ring, c, int(r * canvas.ppm), 255, max(1, int(rng.uniform(6, 14) * canvas.ppm)), cv2.LINE_AA)
             canvas.paint(ring, 0, 0, color, rng.uniform(0.2, 0.4))
     elif kind == "outline":  # the state's silhouette, pale, under the characters
-        _fill(canvas, [_blob(w / 2 + rng.normal(0, 40), rng.uniform(65, 85), rng.uniform(50, 110), rng.uniform(35, 55), rng)],
-              color, rng.uniform(0.12, 0.3))  # fmt: skip
+        cx, cy = w / 2 + rng.normal(0, 40), rng.uniform(65, 85)
+        outline = _blob(cx, cy, rng.uniform(50, 110), rng.uniform(35, 55), rng)
+        _fill(canvas, [outline], color, rng.uniform(0.12, 0.3))
     elif kind in ("trees", "cactus"):  # silhouettes standing up beside or between the characters
         draw = _tree if kind == "trees" else _cactus
         green = (40, 110, 60) if kind == "trees" else (70, 130, 70)
@@ -119,7 +122,8 @@ def graphic(canvas: Canvas, rng, accent: RGB):
     elif kind == "sun":
         _sun(canvas, rng.uniform(60, w - 60), rng.uniform(60, 90), rng.uniform(30, 55), color, rng.uniform(0.3, 0.6))
     else:  # a scatter of small stars across the plate
-        stars = [_star(rng.uniform(5, w - 5), rng.uniform(30, 130), rng.uniform(3, 7)) for _ in range(int(rng.integers(6, 16)))]
+        n = int(rng.integers(6, 16))
+        stars = [_star(rng.uniform(5, w - 5), rng.uniform(30, 130), rng.uniform(3, 7)) for _ in range(n)]
         _fill(canvas, stars, color, rng.uniform(0.4, 0.8))
 
 
