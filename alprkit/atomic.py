@@ -9,10 +9,35 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Iterator
+
+
+_TMP_SUFFIX = ".tmp"
+_TMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+
+
+def is_temporary(path) -> bool:
+    """Whether ``path`` is the temporary file of an :func:`atomic_write` (left behind only by a kill)."""
+    return _TMP_NAME.fullmatch(Path(path).name) is not None
+
+
+def remove_stale_temporaries(folder) -> int:
+    """Delete the temporary files a killed run left under ``folder``; returns how many.
+
+    Only for folders a single alprkit run writes (the output of ``alprkit run``): a
+    temporary file of a run still writing would be removed too.
+    """
+    removed = 0
+    for path in Path(folder).rglob(f"*{_TMP_SUFFIX}"):
+        if is_temporary(path) and path.is_file():
+            with suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed
 
 
 @contextmanager
@@ -28,7 +53,7 @@ def atomic_write(path, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO]
     path.parent.mkdir(parents=True, exist_ok=True)
     # Same folder, so the final rename never crosses file systems. os.open with 0o666 lets the
     # umask decide the permissions, as for a plain open(); tempfile.mkstemp would leave 0o600.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{_TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:

@@ -32,7 +32,7 @@ def build_component(kind, node, registry=None):
         if user_weights is None or isinstance(user_weights, Weights):
             raise
         raise weights_mismatch(user_weights, exc, f"{kind} {component.name!r}") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(inf)
         # A factory handed a wrong or wrongly typed parameter; name the component and what it was given.
         given = ", ".join(f"{k}={v!r}" for k, v in params.items())
         raise ConfigError(f"{kind} {component.name!r} ({given}): {_arg_message(exc)}") from None

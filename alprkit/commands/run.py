@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..atomic import remove_stale_temporaries
 from ..batch import BatchReport, progress
 from ..config import config_int
 from ..errors import ConfigError, InputError
@@ -30,6 +31,8 @@ def main(cfg, words) -> int:
         raise InputError(source, "no such file or folder")
     output = Path(str(cfg.output)) if cfg.output else None
     step = config_int(cfg.video, "step", minimum=1, name="video.step")
+    if output is not None and output.is_dir():
+        remove_stale_temporaries(output)  # what a killed earlier run was writing
     pipeline = Pipeline.from_config(cfg)
     report = BatchReport()
     reads_crops = cfg.pipeline.get("input") == "crops"

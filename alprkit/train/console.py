@@ -18,6 +18,8 @@ _LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "light
 
 @contextmanager
 def quiet_lightning():
+    import pytorch_lightning  # noqa: F401  (its import sets its loggers to INFO: set them after it)
+
     levels = {name: logging.getLogger(name).level for name in _LOGGERS}
     try:
         for name in _LOGGERS:
@@ -29,6 +31,7 @@ def quiet_lightning():
             # Lightning suggests more loader workers for the synthetic stream; train.workers sets them.
             warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=r".*`Trainer\.fit` stopped.*")
+            warnings.filterwarnings("ignore", message=r".*but have no `val_dataloader`.*")  # no val set configured
             yield
     finally:
         for name, level in levels.items():

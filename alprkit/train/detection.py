@@ -60,6 +60,7 @@ from ..imageio import read_image
 from ..metrics import detection_ap
 from ..pipeline import build_component
 from ..weights import load_weights, save_weights
+from .checkpoints import AtomicCheckpointIO
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,6 +367,7 @@ def _train_stage(cfg, recipe, stage, output, sources, weights, val_scenes, resum
         val_check_interval=t.val_every if val_scenes else None, check_val_every_n_epoch=None,
         limit_val_batches=1.0 if val_scenes else 0, num_sanity_val_steps=0, enable_progress_bar=cfg.progress,
         log_every_n_steps=min(50, t.val_every), default_root_dir=output, enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
     )
     stream = SceneExamples(recipe, stage, sources, weights, seed=int(t.seed), augment=bool(t.augment))
     loader = DataLoader(stream, batch_size=int(t.batch_size), num_workers=int(t.workers),
