@@ -19,7 +19,14 @@ class InputError(AlprkitError):
     def __init__(self, path, reason):
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{shown_path(path)}: {reason}")
+
+
+def shown_path(path) -> str:
+    """``path`` as one line: a file name may hold a newline or other control characters, which are
+    escaped (``\\n``); other letters, Chinese ones included, stay as they are."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 class LabelError(InputError):
