@@ -41,13 +41,12 @@ def _check_overrides(overrides):
 
 
 def _check_regions(value, key):
-    from .data.regions import get_region
+    from .data.regions import region_codes
 
-    for code in str(value).split("+"):
-        try:
-            get_region(code)
-        except ConfigError as exc:
-            raise ConfigError(f"{key}={value!r}: {exc}") from None
+    try:
+        region_codes(str(value))
+    except ConfigError as exc:
+        raise ConfigError(f"{key}={value!r}: {exc}") from None
 
 
 def _component_nodes(cfg):

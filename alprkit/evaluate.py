@@ -49,7 +49,7 @@ def _read(path, failures):
 
 
 def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
-    pairs, predictions, failures = [], [], []
+    pairs, predictions, failures, regions_right = [], [], [], []
     for sample in progress(dataset.samples, desc="crops", enabled=show_progress):
         frame = _read(sample.path, failures)
         if frame is None:
@@ -67,10 +67,18 @@ def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
         best = max(reads, key=lambda r: r.recognition.confidence, default=None)
         text = best.recognition.text if best else None
         pairs.append((text, sample.text))
-        predictions.append({"file": sample.path.name, "truth": sample.text, "text": text,
-                            "confidence": round(float(best.recognition.confidence), 4) if best else None})
+        record = {"file": sample.path.name, "truth": sample.text, "text": text,
+                  "confidence": round(float(best.recognition.confidence), 4) if best else None}
+        if best is not None and best.recognition.region_confidence is not None:  # a multi-region recognizer
+            truth_region = sample.plates[0].region or sample.region
+            record.update(region=best.recognition.region, truth_region=truth_region)
+            if truth_region:
+                regions_right.append(best.recognition.region == truth_region)
+        predictions.append(record)
     metrics = recognition_metrics(pairs, fold)
     metrics["errors"] = error_breakdown([(p, t) for p, t in pairs])
+    if regions_right:
+        metrics["region_acc"] = float(np.mean(regions_right))
     return EvalResult(metrics, predictions, failures)
 
 

@@ -4,21 +4,20 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 import torch
 from helpers import cli
 
+from alprkit.backends import export_onnx
 from alprkit.commands.export import parity
 from alprkit.commands.train import _by_character
 from alprkit.data.cutouts import cut_out, plates_as_crops
-from alprkit.data.dataset import CROPS, Dataset, PlateLabel, Sample
-from alprkit.data.regions import get_region
-from alprkit.backends import export_onnx
+from alprkit.data.dataset import CROPS
+from alprkit.data.regions import GLOBAL_REGIONS
 from alprkit.recognizers import NetworkRecognizer
 from alprkit.train.data import PhotoPlatesSource
 from alprkit.types import Crop, Detection
 from alprkit_lprnet.models import build_network
-from alprkit_lprnet.recognizer import GLOBAL_REGIONS, alphabet_for, create
+from alprkit_lprnet.recognizer import alphabet_for, create
 
 
 def test_region_head_outputs_logits_and_region_logits():

@@ -119,3 +119,15 @@ def get_region(code: str) -> Region:
         return REGIONS[code]
     except KeyError:
         raise ConfigError(f"unknown region {code!r} (regions: {', '.join(REGIONS)})") from None
+
+
+# ``region=global``: every region a multi-region recognizer reads, in its region head's class order.
+GLOBAL_REGIONS = ("cn", "us", "eu", "br")
+
+
+def region_codes(value: str) -> tuple[str, ...]:
+    """'cn' -> ('cn',); 'us+eu' -> ('us', 'eu'); 'global' -> :data:`GLOBAL_REGIONS`; unknown codes are a ConfigError."""
+    codes = GLOBAL_REGIONS if value == "global" else tuple(str(value).split("+"))
+    for code in codes:
+        get_region(code)
+    return codes

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from alprkit.backends import make_backend
-from alprkit.data.regions import get_region
+from alprkit.data.regions import get_region, region_codes
 from alprkit.errors import ConfigError
 from alprkit.recognizers import NetworkRecognizer
 from alprkit.weights import load_weights
 
 from .models import ARCHITECTURES, REGION_HEAD_ARCHITECTURES, build_network
-
-
-# The regions a multi-region recognizer reads (``region=global``), in the region head's class order.
-GLOBAL_REGIONS = ("cn", "us", "eu", "br")
-
-
-def region_codes(region: str) -> tuple[str, ...]:
-    """'cn' -> ('cn',); 'us+eu' -> ('us', 'eu'); 'global' -> every region of a multi-region model."""
-    codes = GLOBAL_REGIONS if region == "global" else tuple(region.split("+"))
-    for code in codes:
-        get_region(code)
-    return codes
 
 
 def alphabet_for(region: str) -> tuple[str, ...]:
