@@ -24,10 +24,17 @@ PALE = ((120, 150, 190), (190, 140, 90), (130, 170, 120), (200, 120, 120), (150,
 
 def _fill(canvas: Canvas, polys_mm, color: RGB, opacity: float):
     """Fill polygons given in mm (list of (n, 2) arrays) in ``color`` at ``opacity``."""
-    mask = np.zeros((canvas.height, canvas.width), np.uint8)
-    pts = [np.round(np.asarray(p, np.float64) * canvas.ppm * (1 << _SHIFT)).astype(np.int32) for p in polys_mm]
-    cv2.fillPoly(mask, pts, 255, cv2.LINE_AA, shift=_SHIFT)
-    canvas.paint(mask, 0, 0, color, opacity)
+    sizes = [len(p) for p in polys_mm]
+    px = np.concatenate(polys_mm).astype(np.float64) * canvas.ppm
+    # Only the shapes' bounding box is rasterised and composited (most shapes are small).
+    (x0, y0), (x1, y1) = np.floor(px.min(0)).astype(int), np.ceil(px.max(0)).astype(int) + 1
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(canvas.width, x1), min(canvas.height, y1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    fixed = np.round((px - (x0, y0)) * (1 << _SHIFT)).astype(np.int32)
+    cv2.fillPoly(mask, np.split(fixed, np.cumsum(sizes)[:-1]), 255, cv2.LINE_AA, shift=_SHIFT)
+    canvas.paint(mask, x0, y0, color, opacity)
 
 
 def _star(cx, cy, r, points=5, inner=0.45, turn=0.0) -> np.ndarray:
@@ -69,14 +76,10 @@ def _cactus(x, base, height, width) -> list[np.ndarray]:
 def _sun(canvas: Canvas, cx, cy, r, color, opacity):
     """A sun or New Mexico's zia: a disc with rays."""
     canvas.disc(cx, cy, r * 0.45, color)
-    rays = []
-    for k in range(16):
-        a = 2 * np.pi * k / 16
-        d = np.array([np.cos(a), np.sin(a)])
-        n = np.array([-d[1], d[0]]) * r * 0.06
-        p0, p1 = np.array([cx, cy]) + d * r * 0.55, np.array([cx, cy]) + d * r
-        rays.append(np.array([p0 - n, p0 + n, p1 + n, p1 - n]))
-    _fill(canvas, rays, color, opacity)
+    a = np.arange(16)[:, None] * (2 * np.pi / 16)
+    d, n = np.hstack([np.cos(a), np.sin(a)]), np.hstack([-np.sin(a), np.cos(a)]) * (r * 0.06)
+    p0, p1 = (cx, cy) + d * (r * 0.55), (cx, cy) + d * r
+    _fill(canvas, list(np.stack([p0 - n, p0 + n, p1 + n, p1 - n], 1)), color, opacity)  # 16 rays
 
 
 def _pale(rng, accent: RGB) -> RGB:
@@ -148,7 +151,8 @@ STACKED_MARKS = ("RM", "WC", "DV", "DL", "PH", "MC", "AB", "TK", "12", "49", "07
 def stacked_marks(canvas: Canvas, layer: np.ndarray, style: str, x_mm, y_mm, height_mm, rng) -> None:
     """Two small characters stacked at ``x_mm`` beside the row: drawn as ink, never part of the label."""
     mark = STACKED_MARKS[int(rng.integers(len(STACKED_MARKS)))]
-    cw, ch = canvas.px(height_mm * 0.28), canvas.px(height_mm * 0.44)
+    # Sizes on a 2 mm grid, as the row's cells are: the glyph caches then see few distinct sizes.
+    cw, ch = (canvas.px(2 * round(height_mm * f / 2)) for f in (0.28, 0.44))
     if cw < 1 or ch < 2:
         return
     for k, char in enumerate(mark):
