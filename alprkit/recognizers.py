@@ -1,9 +1,10 @@
 """A recognizer component around any CTC network that maps a crop batch to logits.
 
 A multi-region network also returns region logits: each crop's scores then carry
-the most likely region and its probability, and with ``region_mask`` the classes
-that region's plates never use are masked out before decoding (a Chinese plate
-has no I or O, a US plate no Hanzi).
+the most likely region and its probability (the region head's, weighed by how well
+the characters read fit each region's charset), and with ``region_mask`` the
+classes that region's plates never use are masked out before decoding (a Chinese
+plate has no I or O, a US plate no Hanzi).
 """
 
 from __future__ import annotations
@@ -63,8 +64,16 @@ class NetworkRecognizer:
         return results
 
     def _with_region(self, probs: np.ndarray, region_probs: np.ndarray) -> CharScores:
-        best = int(region_probs.argmax())
+        # P(region | crop) from the head times P(every CTC step emits the blank or one of the region's
+        # characters): a plate whose reading holds a Hanzi is not a US plate, whatever the head says.
+        # Regions sharing one charset (us, eu, br) are told apart by the head alone.
+        inside = np.stack([np.log(np.maximum(probs @ self._masks[code], 1e-30)).sum() for code in self.regions])
+        score = np.log(np.maximum(region_probs, 1e-30)) + inside
+        posterior = np.exp(score - score.max())
+        posterior /= posterior.sum()
+        best = int(posterior.argmax())
         code = self.regions[best]
+        region_probs = posterior
         if self.region_mask:
             probs = probs * self._masks[code]
             probs = probs / probs.sum(axis=1, keepdims=True)

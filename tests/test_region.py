@@ -124,3 +124,18 @@ def test_error_breakdown_names_the_kind_of_each_misread():
                               ("0SG719", "OSG719"), ("8AB123", "BAB123"), ("ABC1234X", "ABC1234"), (None, "ABC")])
     assert counts["misread"] == 6 and counts["province"] == 1 and counts["missing_chars"] == 2
     assert counts["extra_chars"] == 1 and counts["0_O_D_Q"] == 1 and counts["8_B"] == 1 and counts["other"] == 0
+
+
+def test_a_reading_with_a_hanzi_overrules_a_region_head_that_says_us():
+    alphabet = alphabet_for("global")
+    hanzi = alphabet.index("皖")
+
+    class HanziPlate:  # every step reads 皖 with 0.9; the head is 70% sure of "us"
+        def __call__(self, batch):
+            logits = np.full((len(batch), len(alphabet), 5), -5.0, np.float32)
+            logits[:, hanzi] = np.log(0.9) + 5.0 + np.log(len(alphabet))
+            return logits, np.log(np.array([[0.2, 0.7, 0.05, 0.05]] * len(batch)))
+
+    recognizer = NetworkRecognizer(HanziPlate(), alphabet, (94, 24), regions=GLOBAL_REGIONS)
+    (scores,) = recognizer([Crop(np.zeros((24, 94, 3), np.uint8), Detection((0, 0, 94, 24)))])
+    assert scores.region == "cn" and scores.region_confidence > 0.99
