@@ -64,6 +64,9 @@ class NetworkRecognizer:
         return results
 
     def _with_region(self, probs: np.ndarray, region_probs: np.ndarray) -> CharScores:
+        if self.region in self._masks:  # the region is fixed by the config, not predicted
+            return CharScores(np.ascontiguousarray(self._masked(probs, self.region)), self.alphabet, blank=0,
+                              region=self.region)
         # P(region | crop) from the head times P(every CTC step emits the blank or one of the region's
         # characters): a plate whose reading holds a Hanzi is not a US plate, whatever the head says.
         # Regions sharing one charset (us, eu, br) are told apart by the head alone.
@@ -73,9 +76,11 @@ class NetworkRecognizer:
         posterior /= posterior.sum()
         best = int(posterior.argmax())
         code = self.regions[best]
-        region_probs = posterior
-        if self.region_mask:
-            probs = probs * self._masks[code]
-            probs = probs / probs.sum(axis=1, keepdims=True)
-        return CharScores(np.ascontiguousarray(probs), self.alphabet, blank=0, region=code,
-                          region_confidence=float(region_probs[best]))
+        return CharScores(np.ascontiguousarray(self._masked(probs, code)), self.alphabet, blank=0, region=code,
+                          region_confidence=float(posterior[best]))
+
+    def _masked(self, probs, code):
+        if not self.region_mask:
+            return probs
+        probs = probs * self._masks[code]
+        return probs / probs.sum(axis=1, keepdims=True)

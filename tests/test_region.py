@@ -12,7 +12,7 @@ from alprkit.commands.export import parity
 from alprkit.commands.train import _by_character
 from alprkit.data.cutouts import cut_out, plates_as_crops
 from alprkit.data.dataset import CROPS
-from alprkit.data.regions import GLOBAL_REGIONS
+from alprkit.data.regions import GLOBAL_REGIONS, get_region
 from alprkit.recognizers import NetworkRecognizer
 from alprkit.train.data import PhotoPlatesSource
 from alprkit.types import Crop, Detection
@@ -139,3 +139,16 @@ def test_a_reading_with_a_hanzi_overrules_a_region_head_that_says_us():
     recognizer = NetworkRecognizer(HanziPlate(), alphabet, (94, 24), regions=GLOBAL_REGIONS)
     (scores,) = recognizer([Crop(np.zeros((24, 94, 3), np.uint8), Detection((0, 0, 94, 24)))])
     assert scores.region == "cn" and scores.region_confidence > 0.99
+
+
+def test_a_fixed_region_overrides_the_region_head():
+    alphabet = alphabet_for("global")
+
+    class SaysCn:
+        def __call__(self, batch):
+            return np.zeros((len(batch), len(alphabet), 5), np.float32), np.array([[5.0, 0, 0, 0]] * len(batch))
+
+    recognizer = NetworkRecognizer(SaysCn(), alphabet, (94, 24), region="eu", regions=GLOBAL_REGIONS)
+    (scores,) = recognizer([Crop(np.zeros((24, 94, 3), np.uint8), Detection((0, 0, 94, 24)))])
+    assert scores.region == "eu" and scores.region_confidence is None
+    assert not any(p > 0 for c, p in zip(alphabet, scores.probs[0]) if c and c not in get_region("eu").charset)
