@@ -152,3 +152,17 @@ def test_a_fixed_region_overrides_the_region_head():
     (scores,) = recognizer([Crop(np.zeros((24, 94, 3), np.uint8), Detection((0, 0, 94, 24)))])
     assert scores.region == "eu" and scores.region_confidence is None
     assert not any(p > 0 for c, p in zip(alphabet, scores.probs[0]) if c and c not in get_region("eu").charset)
+
+
+def test_train_trainable_freezes_everything_but_the_named_modules():
+    from alprkit.train.recognition import RecognitionModule
+
+    network = build_network("lprnet_basic", len(alphabet_for("global")), stn=True, regions=4)
+    module = RecognitionModule(network, alphabet_for("global"), steps=10, regions=GLOBAL_REGIONS,
+                               trainable=["net.region_head"])
+    trained = {n for n, p in network.named_parameters() if p.requires_grad}
+    assert trained and all(n.startswith("net.region_head.") for n in trained)
+    module.trainer = type("T", (), {"global_step": 0})()
+    module._trainer = module.trainer
+    module.on_train_batch_start(None, 0)
+    assert network.net.region_head.training and not network.net.backbone.training

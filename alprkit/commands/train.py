@@ -84,7 +84,7 @@ def train_recognizer(cfg) -> int:
     module = RecognitionModule(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
                                grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay,
                                regions=getattr(recognizer, "regions", ()), region_weight=t.region_weight,
-                               channels_last=t.channels_last)
+                               channels_last=t.channels_last, trainable=t.get("trainable"))
     checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,
                                   save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
                                   mode="max", filename="best")

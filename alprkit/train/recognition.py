@@ -7,6 +7,7 @@ import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
 
+from ..errors import ConfigError
 from ..metrics import recognition_metrics
 
 
@@ -32,7 +33,7 @@ class RecognitionModule(pl.LightningModule):
     """
 
     def __init__(self, network, alphabet, steps, lr=1e-3, lr_drops=(0.4, 0.8), grad_noise=0.0, stn_start=0,
-                 weight_decay=0.0, regions=(), region_weight=0.2, channels_last=False):
+                 weight_decay=0.0, regions=(), region_weight=0.2, channels_last=False, trainable=None):
         super().__init__()
         self.network = network
         self.alphabet = tuple(alphabet)
@@ -46,6 +47,17 @@ class RecognitionModule(pl.LightningModule):
         self.region_weight = float(region_weight)
         # NHWC tensors: CPU max-pooling and batch norm run vectorised over channels (about 20% faster steps).
         self.channels_last = bool(channels_last)
+        # Train only the modules named (e.g. [net.region_head]); the rest stays frozen in eval mode, so
+        # its batch-norm statistics and dropout do not change either, and no gradient is computed for it.
+        self.trainable = tuple(trainable or ())
+        if self.trainable:
+            names = dict(self.network.named_modules())
+            unknown = [t for t in self.trainable if t not in names]
+            if unknown:
+                raise ConfigError(f"train.trainable: no module {', '.join(unknown)} in this network "
+                                  f"(for instance {', '.join(n for n in list(names)[1:6])})")
+            for name, parameter in self.network.named_parameters():
+                parameter.requires_grad_(any(name == t or name.startswith(t + ".") for t in self.trainable))
         if self.channels_last:
             self.network.to(memory_format=torch.channels_last)
         self._val_pairs = []
@@ -64,6 +76,11 @@ class RecognitionModule(pl.LightningModule):
     def on_train_batch_start(self, batch, batch_idx):
         if getattr(self.network, "stn", None) is not None:
             self.network.stn_active = self.global_step >= self.stn_start
+        if self.trainable:
+            self.network.eval()
+            modules = dict(self.network.named_modules())
+            for name in self.trainable:
+                modules[name].train()
 
     def _split(self, outputs):
         """(logits, region logits or None) from a network's output."""
@@ -121,7 +138,8 @@ class RecognitionModule(pl.LightningModule):
             self._val_regions = []
 
     def configure_optimizers(self):
-        optimizer = torch.optim.Adam(self.network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        parameters = [p for p in self.network.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(parameters, lr=self.lr, weight_decay=self.weight_decay)
         milestones = sorted({max(1, int(f * self.steps)) for f in self.lr_drops})
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
