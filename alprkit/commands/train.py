@@ -204,10 +204,15 @@ def _load_init(network, alphabet, path):
             raise ConfigError(f"train.init: {path} shares no tensor with this network")
         network.load_state_dict({**carried, **remapped}, strict=False)
         return
-    missing, unexpected = network.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ConfigError(f"train.init: {path} does not fit this network "
-                          f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+    own = network.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    misfits = (set(own) | set(state)) - set(fitting)
+    if any(".region_head." not in k for k in misfits):
+        raise ConfigError(f"train.init: {path} does not fit this network ({len(misfits)} tensors missing, "
+                          "unexpected or of another shape)")
+    if misfits:  # a region head of another design (or none yet) starts fresh; everything else carries over
+        print(f"alprkit: train.init: {path}: the region head starts fresh", file=sys.stderr)
+    network.load_state_dict(fitting, strict=False)
 
 
 def _by_character(trained, own, source, target):

@@ -61,20 +61,34 @@ class GlobalContext(nn.Module):
 
 
 class RegionHead(nn.Module):
-    """Which region's plate a crop shows, from the backbone's column features.
+    """Which region's plate a crop shows: colour layout, early texture and the column features.
 
-    Average and max pooling over the columns (the max keeps a small cue such as the
-    euroband or a province character), then a two-layer classifier. It is trained
-    jointly with the CTC head and costs a few thousand FLOPs per plate.
+    Regions differ in where their colours sit (a blue band on the left of EU plates,
+    a city band on top of Brazilian ones, yellow or blue Chinese plates) and in their
+    characters (Hanzi). The head reads the input's colours and the first block's
+    features average-pooled on a coarse grid (so a band's place is kept), and the
+    4x1 convolution's column features by average and max (the max keeps a small cue
+    such as a province character); a two-layer classifier on them. Fixed pooling
+    kernels (no adaptive pooling) keep it exportable to ONNX.
     """
 
-    def __init__(self, channels, regions, hidden=64):
+    IMAGE_CELL = (6, 12)  # 24x94 input -> 4x7 cells
+    EARLY_CELL = (10, 18)  # 20x90 first-block map -> 2x5 cells
+
+    def __init__(self, early_channels, channels, regions, input_size=(94, 24), early_size=(90, 20), hidden=64):
         super().__init__()
-        self.classifier = nn.Sequential(nn.Linear(2 * channels, hidden), nn.ReLU(inplace=True),
+        cells = lambda size, cell: (size[1] // cell[0]) * (size[0] // cell[1])  # noqa: E731
+        features = 3 * cells(input_size, self.IMAGE_CELL) + early_channels * cells(early_size, self.EARLY_CELL)
+        self.classifier = nn.Sequential(nn.Linear(features + 2 * channels, hidden), nn.ReLU(inplace=True),
                                         nn.Linear(hidden, regions))
 
-    def forward(self, features):  # (B, C, 1, steps)
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+    def forward(self, image, early, features):  # (B, 3, 24, 94), (B, C1, 20, 90), (B, C, 1, steps)
+        pooled = torch.cat([
+            F.avg_pool2d(image, self.IMAGE_CELL).flatten(1),
+            F.avg_pool2d(early, self.EARLY_CELL).flatten(1),
+            features.mean(dim=(2, 3)),
+            features.amax(dim=(2, 3)),
+        ], dim=1)
         return self.classifier(pooled)
 
 
@@ -87,12 +101,13 @@ class LPRNet(nn.Module):
     the two down-sampling pools (10x45, 4x22: 22 steps); a 2x2 stride in the first
     pool too would leave fewer rows than the 4x1 convolution needs.
 
-    With ``regions`` > 0 a :class:`RegionHead` reads the features of the 4x1
-    convolution and the network returns ``(logits, region_logits)``.
+    With ``regions`` > 0 a :class:`RegionHead` reads the input, the first block's
+    map and the 4x1 convolution's features; the network returns ``(logits, region_logits)``.
     """
 
     input_size = (94, 24)
-    _FEATURES = 9  # backbone layers up to the 4x1 convolution (and its ReLU): the region head's input
+    _EARLY = 3  # backbone layers up to the first small basic block (20x90 map)
+    _FEATURES = 9  # ... up to the 4x1 convolution (and its ReLU)
 
     def __init__(self, num_classes, reduced=False, global_context=True, dropout=0.5, regions=0):
         super().__init__()
@@ -112,15 +127,16 @@ class LPRNet(nn.Module):
         )
         self.steps = 22 if reduced else 88
         self.context = GlobalContext(num_classes, self.steps) if global_context else None
-        self.region_head = RegionHead(256, int(regions)) if regions else None
+        self.region_head = RegionHead(128, 256, int(regions)) if regions else None
 
     def forward(self, x):
         x = (x - 127.5) / 127.5
         if self.region_head is None:
             return self._classes(self.backbone(x))
-        features = self.backbone[: self._FEATURES](x)
+        early = self.backbone[: self._EARLY](x)
+        features = self.backbone[self._EARLY : self._FEATURES](early)
         logits = self._classes(self.backbone[self._FEATURES :](features))
-        return logits, self.region_head(features)
+        return logits, self.region_head(x, early, features)
 
     def _classes(self, x):
         if self.context is not None:
