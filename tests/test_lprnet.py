@@ -141,7 +141,7 @@ def test_onnxruntime_backend_reads_like_torch(trained, tmp_path, monkeypatch):
     assert list(tmp_path.rglob("*.onnx")), "the exported model is cached under ALPRKIT_CACHE"
 
 
-def test_train_init_from_another_alphabet_carries_the_backbone_over(trained, capsys):
+def test_train_init_from_another_alphabet_carries_the_backbone_and_shared_characters_over(trained, capsys):
     from alprkit.commands.train import _load_init
     from alprkit.weights import load_weights
     from alprkit_lprnet.recognizer import alphabet_for
@@ -157,5 +157,9 @@ def test_train_init_from_another_alphabet_carries_the_backbone_over(trained, cap
     carried = [k for k in state if k in cn_state and cn_state[k].shape == state[k].shape
                and torch.equal(state[k], cn_state[k].to(state[k].dtype))]
     assert any(k.startswith("stn.") for k in carried) and any(k.startswith("net.backbone") for k in carried)
-    head = next(k for k in state if k in cn_state and state[k].shape != cn_state[k].shape)
-    assert torch.equal(state[head], fresh[head]), "class layers start fresh"
+    # The last convolution's rows are per class: shared characters keep their trained rows, new ones start fresh.
+    cn = alphabet_for("cn")
+    head = "net.backbone.10.0.weight"
+    assert state[head].shape[0] == len(us) and cn_state[head].shape[0] == len(cn)
+    assert torch.equal(state[head][us.index("A")], cn_state[head][cn.index("A")].to(state[head].dtype))
+    assert torch.equal(state[head][us.index("I")], fresh[head][us.index("I")]), "a character cn lacks starts fresh"
