@@ -166,3 +166,16 @@ def test_train_trainable_freezes_everything_but_the_named_modules():
     module._trainer = module.trainer
     module.on_train_batch_start(None, 0)
     assert network.net.region_head.training and not network.net.backbone.training
+
+
+def test_validation_folders_report_the_items_they_skip(tmp_path):
+    from helpers import write_crops
+
+    from alprkit.train.data import validation_items
+
+    folder = write_crops(tmp_path / "val")
+    first = sorted(p for p in folder.rglob("*") if p.suffix in (".png", ".jpg"))[0]
+    first.write_bytes(b"not an image")
+    problems = []
+    items = validation_items([{"kind": "folder", "path": str(folder)}], (94, 24), problems=problems)
+    assert len(items) == 7 and len(problems) == 1 and first.name in problems[0]

@@ -71,11 +71,14 @@ def train_recognizer(cfg) -> int:
     if regions is not None:
         kept = [(node, source) for node, source in zip(train_nodes, sources) if keep_regions(source, set(regions))]
         train_nodes, sources = [n for n, _ in kept], [s for _, s in kept]
-    _report_problems(sources)
+    _report_problems([p for source in sources for p in getattr(source, "problems", [])])
     _check_alphabet(sources, encode)
     stream = MixedCrops(sources, [float(n.get("weight", 1.0)) for n in train_nodes], encode,
                         Augment() if t.augment else None, seed=int(t.seed))
-    val_items = validation_items(list(cfg.dataset.get("val") or []), size, limit=t.get("val_limit"))
+    val_problems = []
+    val_items = validation_items(list(cfg.dataset.get("val") or []), size, limit=t.get("val_limit"),
+                                 problems=val_problems)
+    _report_problems(val_problems, "validation")
     if regions is not None:
         val_items = [item for item in val_items if item[-1] in set(regions)]
 
@@ -110,13 +113,12 @@ def train_recognizer(cfg) -> int:
     return 0
 
 
-def _report_problems(sources, shown=5):
-    """Unreadable images and bad labels the sources skipped: counted, and the first few named."""
-    problems = [p for source in sources for p in getattr(source, "problems", [])]
+def _report_problems(problems, what="training", shown=5):
+    """Unreadable images and bad labels a data set skipped: counted, and the first few named."""
     for problem in problems[:shown]:
         print(f"alprkit: skipped: {problem}", file=sys.stderr)
     if len(problems) > shown:
-        print(f"alprkit: skipped {len(problems)} bad training items in all", file=sys.stderr)
+        print(f"alprkit: skipped {len(problems)} bad {what} items in all", file=sys.stderr)
 
 
 def _check_alphabet(sources, encode):

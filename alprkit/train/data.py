@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
@@ -137,8 +138,6 @@ def _patch(pixels, quad, size, margin=0.5, oversample=4):
     local = quad - [x1, y1]
     scale = min(1.0, oversample * size[0] / max(1.0, hi[0] - lo[0]))
     if scale < 1.0:
-        import cv2
-
         patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         local = local * scale
     return np.ascontiguousarray(patch), local
@@ -229,8 +228,11 @@ class LabelEncoder:
             raise ConfigError(f"plate {text!r} has character {exc.args[0]!r} outside the recognizer's alphabet (set recognizer.region to the data's region, e.g. recognizer.region=us)") from None
 
 
-def validation_items(nodes, size, limit=None) -> list:
-    """A fixed validation list drawn from sources (synthetic ones with their own seed)."""
+def validation_items(nodes, size, limit=None, problems=None) -> list:
+    """A fixed validation list drawn from sources (synthetic ones with their own seed).
+
+    Bad items the folder sources skipped are appended to ``problems`` (when given).
+    """
     items = []
     for node in nodes:
         if node.get("kind") == "synth":
@@ -239,7 +241,10 @@ def validation_items(nodes, size, limit=None) -> list:
             rng = np.random.default_rng(int(node.get("seed", 12345)))
             items.extend(source.sample(rng) for _ in range(count))
         else:
-            items.extend(build_source(node, size).fixed_items())
+            source = build_source(node, size)
+            items.extend(source.fixed_items())
+            if problems is not None:
+                problems.extend(source.problems)
     return items[:limit] if limit else items
 
 
