@@ -36,24 +36,41 @@ def compose(command: str, overrides=()) -> DictConfig:
         raise ConfigError(_one_line(exc, lambda group: _group_options(group, sources, plugin_set.registry))) from None
 
 
+def _config_number(cfg, key, name, convert, what):
+    """``convert(cfg[key])`` (None stays None); a bool or a value ``convert`` refuses is a ConfigError."""
+    value = cfg.get(key)
+    if value is None:
+        return None, None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return convert(value), value
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{name} must be {what}, got {value!r}") from None
+
+
+def _whole(value) -> int:
+    number = int(value)
+    if number != float(value):
+        raise ValueError
+    return number
+
+
+def _finite(value) -> float:
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError
+    return number
+
+
 def config_int(cfg, key: str, minimum: int | None = None, name: str | None = None):
     """``cfg[key]`` as an int (None stays None); a wrong value is a ConfigError naming the key.
 
     ``name`` is the key as the user writes it (``video.step`` for ``cfg.video``'s ``step``).
     """
     name = name or key
-    value = cfg.get(key)
-    if value is None:
-        return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = int(value)
-        if number != float(value):
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if minimum is not None and number < minimum:
+    number, _ = _config_number(cfg, key, name, _whole, "a whole number")
+    if number is not None and minimum is not None and number < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {number}")
     return number
 
@@ -61,18 +78,8 @@ def config_int(cfg, key: str, minimum: int | None = None, name: str | None = Non
 def config_float(cfg, key: str, minimum: float | None = None, name: str | None = None, above: bool = False):
     """``cfg[key]`` as a finite float (None stays None); ``above`` makes ``minimum`` exclusive."""
     name = name or key
-    value = cfg.get(key)
-    if value is None:
-        return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = float(value)
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if minimum is not None and (number <= minimum if above else number < minimum):
+    number, value = _config_number(cfg, key, name, _finite, "a number")
+    if number is not None and minimum is not None and (number <= minimum if above else number < minimum):
         raise ConfigError(f"{name} must be {'>' if above else '>='} {minimum:g}, got {value!r}")
     return number
 

@@ -76,7 +76,7 @@ def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
                 regions_right.append(best.recognition.region == truth_region)
         predictions.append(record)
     metrics = recognition_metrics(pairs, fold)
-    metrics["errors"] = error_breakdown([(p, t) for p, t in pairs])
+    metrics["errors"] = error_breakdown(pairs)
     if regions_right:
         metrics["region_acc"] = float(np.mean(regions_right))
     return EvalResult(metrics, predictions, failures)

@@ -64,12 +64,12 @@ def train_recognizer(cfg) -> int:
     encode = LabelEncoder(alphabet)
     # A folder source without a path (an optional part left unset) is simply not used.
     train_nodes = [n for n in cfg.dataset.train if n.get("kind") not in ("folder", "photos") or n.get("path")]
-    regions = cfg.dataset.get("regions")
+    regions = set(cfg.dataset.regions) if cfg.dataset.get("regions") is not None else None
     if regions is not None:  # one region's share of a multi-region data set (a specialist from it)
         train_nodes = [n for n in train_nodes if n.get("region") in (None, *regions)]
     sources = [build_source(node, size) for node in train_nodes]
     if regions is not None:
-        kept = [(node, source) for node, source in zip(train_nodes, sources) if keep_regions(source, set(regions))]
+        kept = [(node, source) for node, source in zip(train_nodes, sources) if keep_regions(source, regions)]
         train_nodes, sources = [n for n, _ in kept], [s for _, s in kept]
     _report_problems([p for source in sources for p in getattr(source, "problems", [])])
     _check_alphabet(sources, encode)
@@ -80,7 +80,7 @@ def train_recognizer(cfg) -> int:
                                  problems=val_problems)
     _report_problems(val_problems, "validation")
     if regions is not None:
-        val_items = [item for item in val_items if item[-1] in set(regions)]
+        val_items = [item for item in val_items if item[-1] in regions]
 
     if t.compile:
         network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
@@ -124,10 +124,8 @@ def _report_problems(problems, what="training", shown=5):
 def _check_alphabet(sources, encode):
     """Every label of the folder sources fits the alphabet: found now, not in a loader worker mid-run."""
     for source in sources:
-        for item in getattr(source, "items", ()):
-            text = next((x for x in item if isinstance(x, str)), None)  # items are (pixels, [quad,] text, region)
-            if text is not None:
-                encode(text)
+        for item in getattr(source, "items", ()):  # (pixels, [quad,] text, region)
+            encode(item[-2])
 
 
 def save_trained(recognizer, output: Path, steps: int, command: str, metrics: dict, name=None,

@@ -15,6 +15,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ConfigError
+from ..geometry import box_quad, warp_quad
+from ..types import Detection, Frame
 from .dataset import CROPS, Dataset
 
 CUT_BY = ("box", "corners")
@@ -24,10 +26,7 @@ def plate_quad(plate, by: str = "corners") -> np.ndarray | None:
     """TL, TR, BR, BL of a labelled plate: its corners (if ``by`` allows and it has them) or its box."""
     if by == "corners" and plate.corners is not None:
         return np.asarray(plate.corners, dtype=np.float64)
-    if plate.box is None:
-        return None
-    x1, y1, x2, y2 = plate.box
-    return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+    return None if plate.box is None else box_quad(plate.box)
 
 
 def plates_as_crops(dataset: Dataset, by: str = "box") -> Dataset:
@@ -49,9 +48,6 @@ def plates_as_crops(dataset: Dataset, by: str = "box") -> Dataset:
 
 def cut_out(pixels: np.ndarray, quad, by: str = "box") -> np.ndarray:
     """The plate's pixels: the box's rectangle as is, or the corners warped to the plate's own size."""
-    from ..geometry import warp_quad
-    from ..types import Detection, Frame
-
     quad = np.asarray(quad, dtype=np.float64)
     h, w = pixels.shape[:2]
     if by == "box":

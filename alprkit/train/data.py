@@ -156,12 +156,15 @@ class SynthSource:
         return item["image"], item["text"], item["region"]
 
 
-def keep_regions(source, regions) -> int:
-    """Drop a source's items of other regions (``dataset.regions``); returns how many are left."""
+def keep_regions(source, regions) -> bool:
+    """Drop a source's items of other regions (``dataset.regions``); whether it has any left.
+
+    A synthetic source draws only the regions its own config names, so it is kept as is.
+    """
     if hasattr(source, "items"):
         source.items = [item for item in source.items if item[-1] in regions]
-        return len(source.items)
-    return 1  # a synthetic source draws only the regions its own config names
+        return bool(source.items)
+    return True
 
 
 def build_source(node, size):

@@ -133,10 +133,16 @@ class LPRNet(nn.Module):
         x = (x - 127.5) / 127.5
         if self.region_head is None:
             return self._classes(self.backbone(x))
-        early = self.backbone[: self._EARLY](x)
-        features = self.backbone[self._EARLY : self._FEATURES](early)
-        logits = self._classes(self.backbone[self._FEATURES :](features))
+        early = self._layers(x, 0, self._EARLY)
+        features = self._layers(early, self._EARLY, self._FEATURES)
+        logits = self._classes(self._layers(features, self._FEATURES, len(self.backbone)))
         return logits, self.region_head(x, early, features)
+
+    def _layers(self, x, start, stop):
+        # By index: slicing a Sequential would build a new module on every call.
+        for i in range(start, stop):
+            x = self.backbone[i](x)
+        return x
 
     def _classes(self, x):
         if self.context is not None:
