@@ -20,6 +20,7 @@ class Augment:
     saturation: float = 0.3
     blur: float = 0.2  # probability of a light Gaussian blur
     invert: float = 0.0  # probability of inverting colours
+    gray: float = 0.15  # probability of a grayscale crop: photos from grayscale cameras are read too
 
     def __call__(self, pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.colour(self.affine(pixels, rng), rng)
@@ -47,4 +48,6 @@ class Augment:
             out = cv2.GaussianBlur(out, (3, 3), rng.uniform(0.3, 1.0))
         if rng.random() < self.invert:
             out = 255 - out
+        if rng.random() < self.gray:
+            out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
         return out

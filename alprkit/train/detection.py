@@ -178,9 +178,9 @@ def validation_scenes(nodes, limit=None) -> list[TrainingScene]:
 
 # -- scene augmentation ----------------------------------------------------------------------
 
-def jitter_colour(image: np.ndarray, rng: np.random.Generator, blur=0.15) -> np.ndarray:
+def jitter_colour(image: np.ndarray, rng: np.random.Generator, blur=0.15, gray=0.15) -> np.ndarray:
     """Brightness, contrast and white balance through one lookup table (a whole frame in about a
-    millisecond), and now and then a light blur."""
+    millisecond), now and then a light blur, and now and then grayscale (photos of grayscale cameras)."""
     import cv2
 
     gain = rng.uniform(0.7, 1.3) * rng.uniform(0.9, 1.1, 3)
@@ -189,6 +189,8 @@ def jitter_colour(image: np.ndarray, rng: np.random.Generator, blur=0.15) -> np.
     image = cv2.LUT(np.ascontiguousarray(image), table)
     if rng.random() < blur:
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
+    if rng.random() < gray:
+        image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     return image
 
 
