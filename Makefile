@@ -19,5 +19,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/alprkit run
 
+# The parsers' fuzzing (tests/test_fuzz_parsers.py, FUZZ_SECONDS per parser) runs in two processes beside
+# the rest of the suite at the lowest priority: it takes the CPU time the suite leaves idle, not wall time.
+FUZZ_SECONDS ?= 60
+FUZZ = ALPRKIT_FUZZ_SECONDS=$(FUZZ_SECONDS) nice -n 19 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz_parsers.py
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	@$(FUZZ) -k "ccpd or labels or tao" > $(VENV)/fuzz-1.log 2>&1 & one=$$!; \
+	$(FUZZ) -k "not (ccpd or labels or tao)" > $(VENV)/fuzz-2.log 2>&1 & two=$$!; \
+	$(BIN)/python -m pytest -q --ignore=tests/test_fuzz_parsers.py; suite=$$?; \
+	wait $$one; a=$$?; wait $$two; b=$$?; \
+	echo "== fuzzing, $(FUZZ_SECONDS) s per parser =="; grep -h -E "passes of|passed|failed|Error" $(VENV)/fuzz-1.log $(VENV)/fuzz-2.log; \
+	[ $$a -eq 0 ] || cat $(VENV)/fuzz-1.log; [ $$b -eq 0 ] || cat $(VENV)/fuzz-2.log; \
+	exit $$(( suite ? suite : (a ? a : b) ))
