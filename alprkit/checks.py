@@ -12,11 +12,18 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from .config import COMPONENT_GROUPS, config_float, config_int
+from .config import COMPONENT_GROUPS, compose, config_float, config_int
 from .errors import ConfigError
 
 # Keys that describe a pipeline (which leaderboard benchmarks it is scored on), not what it does.
 DESCRIPTIVE_PIPELINE_KEYS = ("pipeline.region", "pipeline.input")
+
+
+def checked_config(command: str, overrides=()) -> DictConfig:
+    """``conf/<command>.yaml`` composed with ``overrides`` and checked whole: what the CLI does before it runs."""
+    cfg = compose(command, overrides)
+    check_config(command, cfg, overrides)
+    return cfg
 
 
 def check_config(command: str, cfg: DictConfig, overrides=()) -> None:
@@ -175,4 +182,30 @@ def _check_train(cfg):
         _check_file("train.resume", resume, "checkpoint (train.resume=auto continues the output's run)")
 
 
-_COMMAND_CHECKS = {"run": _check_run, "eval": _check_eval, "train": _check_train}
+def _check_api(cfg):
+    config_int(cfg, "batch_size", minimum=1)
+    config_int(cfg.video, "step", minimum=1, name="video.step")
+
+
+def _check_serve(cfg):
+    if not isinstance(cfg.get("host"), str) or not cfg.host:
+        raise ConfigError(f"host must be an address to listen on (127.0.0.1, 0.0.0.0 ...), got {cfg.get('host')!r}")
+    port = config_int(cfg, "port", minimum=0)
+    if port is None or port > 65535:
+        raise ConfigError(f"port must be 0..65535 (0: any free port), got {cfg.get('port')!r}")
+    for key in ("pipelines", "allow"):
+        value = cfg.get(key)
+        if not OmegaConf.is_list(value) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{key} must be a list of names ({key}=[a,b]), got {value!r}")
+    config_int(cfg, "variants", minimum=1)
+    for key in ("max_upload_mb", "max_megapixels", "timeout"):
+        if config_float(cfg, key, minimum=0.0, above=True) is None:
+            raise ConfigError(f"{key} must be a number above 0, got null")
+    config_int(cfg, "threads", minimum=1)
+    if config_int(cfg.batch, "max_size", minimum=1, name="batch.max_size") is None:
+        raise ConfigError("batch.max_size must be a whole number above 0, got null")
+    config_float(cfg.batch, "wait_ms", minimum=0.0, name="batch.wait_ms")
+
+
+_COMMAND_CHECKS = {"run": _check_run, "eval": _check_eval, "train": _check_train, "api": _check_api,
+                   "serve": _check_serve}

@@ -65,8 +65,9 @@ def main(argv=None) -> int:
     except AlprkitError as exc:
         return _fail(str(exc))
     except OmegaConfBaseException as exc:  # a missing or mistyped config value met at run time
-        key = getattr(exc, "full_key", None)
-        return _fail(f"config {key!r}: {str(exc).splitlines()[0]}" if key else str(exc).splitlines()[0])
+        from .config import omegaconf_error
+
+        return _fail(str(omegaconf_error(exc)))
     except KeyboardInterrupt:
         print("alprkit: interrupted", file=sys.stderr)
         return 130

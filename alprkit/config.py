@@ -9,6 +9,7 @@ registered without shipping a YAML file is still selectable as ``detector=<name>
 from __future__ import annotations
 
 import re
+import threading
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -17,6 +18,10 @@ from .errors import ConfigError
 
 COMPONENT_GROUPS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector")
 
+# Hydra keeps its search path in one process-wide object: two threads composing at once
+# (a server building a request's pipeline, API readers made in threads) would trample it.
+_COMPOSE_LOCK = threading.Lock()
+
 
 def compose(command: str, overrides=()) -> DictConfig:
     """Compose ``conf/<command>.yaml`` with Hydra overrides; any failure is a one-line ConfigError."""
@@ -24,16 +29,34 @@ def compose(command: str, overrides=()) -> DictConfig:
     from hydra import initialize_config_module
 
     plugin_set = plugins.default_plugins()
-    sources = ["pkg://alprkit.conf", *plugin_set.config_sources]
-    _store_registered_components(plugin_set.registry, sources)
+    sources = _sources(plugin_set)
     overrides = list(overrides)
     if plugin_set.config_sources:
         overrides.append(f"hydra.searchpath=[{','.join(plugin_set.config_sources)}]")
     try:
-        with initialize_config_module("alprkit.conf", version_base=None):
-            return hydra_compose(config_name=command, overrides=overrides)
+        with _COMPOSE_LOCK:
+            _store_registered_components(plugin_set.registry, sources)
+            with initialize_config_module("alprkit.conf", version_base=None):
+                return hydra_compose(config_name=command, overrides=overrides)
     except Exception as exc:  # Hydra raises several unrelated types for user mistakes
         raise ConfigError(_one_line(exc, lambda group: _group_options(group, sources, plugin_set.registry))) from None
+
+
+def omegaconf_error(exc) -> ConfigError:
+    """A missing or mistyped config value met while reading the config, as one line naming the key."""
+    key = getattr(exc, "full_key", None)
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return ConfigError(f"config {key!r}: {first}" if key else first)
+
+
+def group_options(group: str) -> list[str]:
+    """What ``group=NAME`` accepts (``pipeline``, ``recognizer`` ...): YAML files and registered components."""
+    plugin_set = plugins.default_plugins()
+    return _group_options(group, _sources(plugin_set), plugin_set.registry)
+
+
+def _sources(plugin_set) -> list[str]:
+    return ["pkg://alprkit.conf", *plugin_set.config_sources]
 
 
 def _config_number(cfg, key, name, convert, what):

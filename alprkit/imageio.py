@@ -75,12 +75,24 @@ def os_input_error(path, error: OSError) -> InputError:
     return InputError(path, reasons.get(type(error)) or error.strerror or str(error))
 
 
+class NotAnImageError(InputError):
+    """Bytes of no image format at all (a server answers 415 to them, not 422)."""
+
+
 def read_image(path, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE) -> Frame:
     """Read an image file as an RGB uint8 :class:`Frame`, or raise :class:`InputError`."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
         raise os_input_error(path, e) from None
+    return decode_image(data, path, max_pixels, min_side)
+
+
+def decode_image(data: bytes, path, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE) -> Frame:
+    """Decode an encoded image (the bytes of a file or an upload) as an RGB uint8 :class:`Frame`.
+
+    ``path`` names the bytes in errors and becomes the frame's ``source``.
+    """
     if not data:
         raise InputError(path, "empty file")
 
@@ -102,6 +114,30 @@ def read_image(path, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE) -> 
     if pixels is None:
         raise InputError(path, f"cannot decode {header.format} data (corrupt file?)")
     return Frame(pixels=_to_rgb(path, _to_uint8(path, pixels)), source=str(path), index=0)
+
+
+def frame_from_pixels(pixels, source: str = "<array>", min_side: int = MIN_SIDE) -> Frame:
+    """A :class:`Frame` from a uint8 array: RGB (H, W, 3), grayscale (H, W) or (H, W, 1), or RGBA (alpha dropped).
+
+    Anything else is an :class:`InputError` naming ``source``: a float or BGR-looking array
+    would be read wrongly without a word.
+    """
+    if not isinstance(pixels, np.ndarray):
+        raise InputError(source, f"expected a numpy array of pixels, got {type(pixels).__name__}")
+    if pixels.dtype != np.uint8:
+        raise InputError(source, f"pixels must be uint8 (0..255), got {pixels.dtype}")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2] if pixels.ndim == 3 else None
+    if channels not in (1, 3, 4):
+        raise InputError(source, f"pixels must have shape (H, W, 3) RGB, (H, W) gray or (H, W, 4) RGBA, "
+                                 f"got {pixels.shape}")
+    height, width = pixels.shape[:2]
+    if min(height, width) < min_side:
+        raise InputError(source, f"too small ({width}x{height} px; the minimum side is {min_side} px)")
+    if channels == 3:
+        rgb = np.ascontiguousarray(pixels)
+    else:
+        rgb = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB if channels == 1 else cv2.COLOR_RGBA2RGB)
+    return Frame(pixels=rgb, source=source, index=0)
 
 
 def imwrite_atomic(path, rgb_pixels: np.ndarray, quality: int = 95) -> None:
@@ -145,7 +181,9 @@ def _read_header(path, data: bytes) -> Image.Image:
         except (SyntaxError, OSError, ValueError, IndexError, TypeError, struct.error) as e:
             if accept is not None:  # the signature matched: the file is of this format, but damaged
                 problem = problem or f"damaged or unsupported {format_id} header ({e})"
-    raise InputError(path, problem or "not an image (unknown format)")
+    if problem:
+        raise InputError(path, problem)
+    raise NotAnImageError(path, "not an image (unknown format)")
 
 
 def _jpeg_is_complete(data: bytes) -> bool:

@@ -21,7 +21,10 @@ STAGES = ("detection", "rectification", "recognition")
 def build_component(kind, node, registry=None):
     """Create a component from its config node; bad parameters name the component and key."""
     registry = registry or plugins.registry()
-    name, params = component_params(node)
+    return _build(kind, *component_params(node), registry)
+
+
+def _build(kind, name, params, registry):
     component = registry.get(kind, name)  # unknown names list the available ones
     check_params(kind, component, params)
     user_weights = params.get("weights")
@@ -63,16 +66,38 @@ def _arg_message(exc):
 
 @dataclass
 class StageTimes:
-    """Seconds spent per stage, one entry per processed image."""
+    """Seconds spent per stage, one entry per processed image.
+
+    A long-lived reader (the Python API, the HTTP server) turns ``enabled`` off: the lists
+    would grow with every image it ever reads.
+    """
 
     seconds: dict = field(default_factory=lambda: defaultdict(list))
+    enabled: bool = True
 
     def add(self, stage, seconds):
-        self.seconds[stage].append(seconds)
+        if self.enabled:
+            self.seconds[stage].append(seconds)
+
+
+def with_text(reads):
+    """The reads that found characters: what ``run``, the Python API and the server report.
+
+    A read without a single character is no plate: a crops pipeline given a whole photo reads "".
+    """
+    return [r for r in reads if r.recognition.text]
+
+
+def _node_key(kind, name, params) -> str:
+    """Two component nodes with equal keys build interchangeable components."""
+    import json
+
+    return json.dumps([kind, name, params], sort_keys=True, default=str)
 
 
 class Pipeline:
-    def __init__(self, detector, rectifier, recognizer, decoder, postfilters=(), selector=None, name=""):
+    def __init__(self, detector, rectifier, recognizer, decoder, postfilters=(), selector=None, name="",
+                 timed=True):
         self.detector = detector
         self.rectifier = rectifier
         self.recognizer = recognizer
@@ -80,20 +105,40 @@ class Pipeline:
         self.postfilters = list(postfilters)
         self.selector = selector
         self.name = name
-        self.times = StageTimes()
+        self.times = StageTimes(enabled=timed)
+        self.parts: dict = {}  # node key -> component, filled by from_config (see its ``reuse``)
 
     @classmethod
-    def from_config(cls, cfg, registry=None) -> "Pipeline":
+    def from_config(cls, cfg, registry=None, reuse=None, timed=True) -> "Pipeline":
+        """Build every component of ``cfg``.
+
+        ``reuse`` maps node keys to components already built (the ``parts`` of other
+        pipelines): a server's pipelines that differ only in their decoder then share one
+        loaded recognizer.
+        """
         registry = registry or plugins.registry()
-        return cls(
-            detector=build_component("detector", cfg.detector, registry),
-            rectifier=build_component("rectifier", cfg.rectifier, registry),
-            recognizer=build_component("recognizer", cfg.recognizer, registry),
-            decoder=build_component("decoder", cfg.decoder, registry),
-            postfilters=[build_component("postfilter", n, registry) for n in postfilter_nodes(cfg)],
-            selector=build_component("selector", cfg.selector, registry) if cfg.get("selector") else None,
+        reuse = reuse if reuse is not None else {}
+        parts = {}
+
+        def build(kind, node):
+            name, params = component_params(node)
+            key = _node_key(kind, name, params)
+            if key not in parts:
+                parts[key] = reuse[key] if key in reuse else _build(kind, name, params, registry)
+            return parts[key]
+
+        pipeline = cls(
+            detector=build("detector", cfg.detector),
+            rectifier=build("rectifier", cfg.rectifier),
+            recognizer=build("recognizer", cfg.recognizer),
+            decoder=build("decoder", cfg.decoder),
+            postfilters=[build("postfilter", n) for n in postfilter_nodes(cfg)],
+            selector=build("selector", cfg.selector) if cfg.get("selector") else None,
             name=cfg.get("pipeline", {}).get("name", ""),
+            timed=timed,
         )
+        pipeline.parts = parts
+        return pipeline
 
     # -- single images -------------------------------------------------------------
     def read(self, frame: Frame) -> list[PlateRead]:
@@ -105,6 +150,18 @@ class Pipeline:
             for o, r in zip(observations, recognitions)
             if r is not None
         ]
+
+    def read_many(self, frames: Sequence[Frame]) -> list[list[PlateRead]]:
+        """``read`` of each frame, with the plates of all of them recognized in one batch."""
+        observed = [self.observe(frame) for frame in frames]
+        recognitions = self.recognize([o for observations in observed for o in observations])
+        reads, start = [], 0
+        for frame, observations in zip(frames, observed):
+            mine = recognitions[start : start + len(observations)]
+            start += len(observations)
+            reads.append([PlateRead(frame.source, frame.index, o.detection, r)
+                          for o, r in zip(observations, mine) if r is not None])
+        return reads
 
     def observe(self, frame: Frame) -> list[PlateObservation]:
         """Detect and rectify, without recognition (video streams recognize lazily)."""

@@ -16,7 +16,7 @@ from ..config import config_int
 from ..errors import ConfigError, InputError
 from ..imageio import imwrite_atomic, list_images, read_image
 from ..outputs import annotated_names
-from ..pipeline import Pipeline
+from ..pipeline import Pipeline, with_text
 from ..video import BadFrame, is_video, iter_video, video_info
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -49,11 +49,6 @@ def _emit(record: dict):
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
-def _plates(reads):
-    # A read without a single character is no plate: a crops pipeline given a whole photo reads "".
-    return [r for r in reads if r.recognition.text]
-
-
 def _write_annotated(path, pixels, reads, report, item) -> None:
     from ..draw import annotate
 
@@ -75,7 +70,7 @@ def _run_images(pipeline, paths, root, output, report, progress_bar, reads_crops
                 raise
             report.fail(path, exc.reason)
             continue
-        reads = _plates(pipeline.read(frame))
+        reads = with_text(pipeline.read(frame))
         report.done(plates=len(reads))
         for read in reads:
             _emit(read.to_json())
@@ -110,7 +105,7 @@ def _run_video(pipeline, source, step, cfg, output, report):
 
     if cfg.video.per_frame:
         for frame in frames():
-            reads = _plates(pipeline.read(frame))
+            reads = with_text(pipeline.read(frame))
             report.plates += len(reads)
             for read in reads:
                 _emit(read.to_json())
