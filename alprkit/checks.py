@@ -56,7 +56,7 @@ def _check_regions(value, key):
         raise ConfigError(f"{key}={value!r}: {exc}") from None
 
 
-def _component_nodes(cfg):
+def component_nodes(cfg):
     """(key as the user writes it, kind, node) of every component in the config."""
     for group in COMPONENT_GROUPS:
         node = cfg.get(group)
@@ -74,7 +74,7 @@ def _check_components(cfg):
     from .pipeline import check_params
 
     registry = plugins.registry()
-    for key, kind, node in _component_nodes(cfg):
+    for key, kind, node in component_nodes(cfg):
         if not isinstance(node, DictConfig) or "name" not in node:
             raise ConfigError(f"{key} must be a component config with a 'name' key, got {node!r}")
         component = registry.get(kind, str(node.name))  # an unknown name lists the registered ones

@@ -17,6 +17,7 @@ COMMANDS = {
     "leaderboard": "score every pipeline on every benchmark set and write the leaderboard",
     "export": "export a recognizer or detector to ONNX",
     "bench": "measure plates/s and ms per plate of recognizers and backends",
+    "serve": "read plates over HTTP (POST /v1/read; port=8080 pipeline=NAME)",
     "synth": "generate synthetic data sets (synth [preview] ...)",
     "plugins": "list plugins and registered components",
 }
@@ -61,13 +62,21 @@ def main(argv=None) -> int:
             print(OmegaConf.to_yaml(cfg), end="")
             return 0
         check_config(command, cfg, overrides)
-        return int(module.main(cfg, words) or 0)
+        extra = {"overrides": overrides} if getattr(module, "TAKES_OVERRIDES", False) else {}
+        return int(module.main(cfg, words, **extra) or 0)
     except AlprkitError as exc:
         return _fail(str(exc))
     except OmegaConfBaseException as exc:  # a missing or mistyped config value met at run time
         from .config import omegaconf_error
 
         return _fail(str(omegaconf_error(exc)))
+    except ImportError as exc:  # a base install (no train extra) running train, export, a torch backend ...
+        from .extras import missing_train_module, train_extra_error
+
+        module = missing_train_module(exc)
+        if module is None:
+            raise
+        return _fail(str(train_extra_error(f"alprkit {command}", module)))
     except KeyboardInterrupt:
         print("alprkit: interrupted", file=sys.stderr)
         return 130
