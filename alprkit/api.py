@@ -40,15 +40,22 @@ def build_pipeline(cfg, reuse=None):
         raise omegaconf_error(exc) from None
 
 
-def settings_overrides(settings: dict) -> list[str]:
+def settings_overrides(settings: dict, prefix: str = "") -> list[str]:
     """Python keyword settings as Hydra overrides: ``detector="mtcnn"`` -> ``detector='mtcnn'``.
 
-    Strings are quoted, so they stay strings whatever they hold (a path like ``2024``, Chinese letters).
+    Strings are quoted, so they stay strings whatever they hold (a path like ``2024``, Chinese
+    letters). A dict sets keys under its key (``video={"step": 2}`` -> ``video.step=2``) and
+    leaves the others as they are.
     """
     from .cli import hydra_safe
 
-    return [hydra_safe(f"{key}={_hydra_value(value)}", always=isinstance(value, (str, Path)))
-            for key, value in settings.items()]
+    overrides = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            overrides += settings_overrides(value, f"{prefix}{key}.")
+        else:
+            overrides.append(hydra_safe(f"{prefix}{key}={_hydra_value(value)}", always=isinstance(value, (str, Path))))
+    return overrides
 
 
 def _hydra_value(value) -> str:
@@ -61,7 +68,7 @@ def _hydra_value(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_quoted(v) for v in value) + "]"
     raise ConfigError(f"setting value {value!r} is a {type(value).__name__}; give a string, number, bool, "
-                      "None or a list of them")
+                      "None, a list of them or a dict")
 
 
 def _quoted(value) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -186,6 +187,15 @@ def write_video(path, frames=12, size=(160, 96), fps=10) -> Path:
         writer.write(cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
     writer.release()
     return Path(path)
+
+
+def damage_frame(path, number):
+    """Garble the start-of-frame segment of the JPEG that is frame ``number`` of an MJPG AVI."""
+    data = bytearray(path.read_bytes())
+    starts = [m.start() for m in re.finditer(b"\xff\xd8\xff", data)]  # JPEG start-of-image markers
+    sof = data.index(b"\xff\xc0", starts[number])
+    data[sof + 2 : sof + 19] = b"\xab" * 17
+    path.write_bytes(bytes(data))
 
 
 # -- hand-made component data --------------------------------------------------------------

@@ -1,7 +1,6 @@
 """The pipeline's plumbing, the rectifiers, and ``alprkit run`` on bad and unusual input."""
 
 import io
-import re
 from contextlib import redirect_stderr
 
 import cv2
@@ -11,6 +10,7 @@ from helpers import (
     FakeRecognizer,
     assert_one_line_error,
     cli,
+    damage_frame,
     json_lines,
     one_torch_thread,  # noqa: F401 (a fixture)
     plate_image,
@@ -279,15 +279,6 @@ def test_a_very_large_image_reads(tmp_path):
     assert (frame.width, frame.height) == (12000, 9000)
     [read] = Pipeline.from_config(compose("run", ["pipeline=untrained"])).read(frame)
     assert read.detection.box == (0.0, 0.0, 12000.0, 9000.0)
-
-
-def damage_frame(path, number):
-    """Garble the start-of-frame segment of the JPEG that is frame ``number`` of an MJPG AVI."""
-    data = bytearray(path.read_bytes())
-    starts = [m.start() for m in re.finditer(b"\xff\xd8\xff", data)]  # JPEG start-of-image markers
-    sof = data.index(b"\xff\xc0", starts[number])
-    data[sof + 2 : sof + 19] = b"\xab" * 17
-    path.write_bytes(bytes(data))
 
 
 def test_run_on_a_video_with_a_broken_frame_keeps_going(tmp_path):
