@@ -8,6 +8,7 @@ network with several outputs (logits and region logits) gives a tuple of arrays.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from .errors import ConfigError
 
-BACKENDS = ("torch", "torch_bf16", "onnxruntime")
+# auto: the shipped ONNX file on onnxruntime when there is one made from the weights, else torch.
+BACKENDS = ("auto", "torch", "torch_bf16", "onnxruntime")
 
 
 def cache_dir() -> Path:
@@ -91,20 +93,28 @@ class OnnxBackend:
         self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
+        self.metadata = onnx_metadata(self.session)
 
     def __call__(self, batch: np.ndarray):
         outputs = self.session.run(None, {self.input_name: batch})
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
-def export_onnx(network, input_size, path, opset: int = 17) -> Path:
-    """Export ``network`` with a dynamic batch axis; written atomically.
+def export_onnx(network, input_size, path, opset: int = 17, dynamic_size: bool = False, metadata=None) -> Path:
+    """Export ``network`` with a dynamic batch axis (and height and width with ``dynamic_size``,
+    for a fully convolutional network); written atomically.
 
     The outputs are named ``logits`` (and ``region`` for a network with a region head).
+    ``metadata`` (any JSON values) goes into the file's ``metadata_props``. Weights that
+    fp16 holds exactly (all of them for fp16-trained weights) are stored as fp16 with a
+    Cast to float, which onnxruntime folds when it loads the file: half the size, same results.
     """
+    import io
+
+    import onnx
     import torch
 
-    from .atomic import atomic_write
+    from .atomic import write_bytes_atomic
 
     w, h = input_size
     network = network.eval()
@@ -112,16 +122,61 @@ def export_onnx(network, input_size, path, opset: int = 17) -> Path:
     with torch.no_grad():
         probe = network(example)
     names = ["logits", "region"][: len(probe)] if isinstance(probe, tuple) else ["logits"]
+    free = {0: "batch", 2: "height", 3: "width"} if dynamic_size else {0: "batch"}
+    buffer = io.BytesIO()
+    # The TorchScript-based exporter is several times faster than dynamo here and handles
+    # every network of the bundled plugins. PRESERVE (the network is in eval mode) keeps
+    # the weights as they were trained: EVAL would fold batch norm into the convolutions
+    # in fp32, which fp16 no longer holds exactly; onnxruntime fuses them at load instead.
+    torch.onnx.export(
+        network, (example,), buffer, input_names=["image"], output_names=names, opset_version=opset,
+        dynamic_axes={"image": free, **{name: free for name in names}}, dynamo=False,
+        training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+    )
+    model = onnx.load_from_string(buffer.getvalue())
+    _store_exact_fp16(model)
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value, ensure_ascii=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "wb") as f:
-        # The TorchScript-based exporter is several times faster than dynamo here and
-        # handles every network of the bundled plugins.
-        torch.onnx.export(
-            network, (example,), f, input_names=["image"], output_names=names, opset_version=opset,
-            dynamic_axes={"image": {0: "batch"}, **{name: {0: "batch"} for name in names}}, dynamo=False,
-        )
+    write_bytes_atomic(path, model.SerializeToString())
     return path
+
+
+def _store_exact_fp16(model) -> None:
+    """Replace each float32 initializer that fp16 represents exactly by an fp16 one and a Cast."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = model.graph
+    casts = []
+    for index, init in enumerate(graph.initializer):
+        if init.data_type != onnx.TensorProto.FLOAT:
+            continue
+        values = numpy_helper.to_array(init)
+        half = values.astype(np.float16)
+        if values.size < 2 or not np.array_equal(half.astype(np.float32), values):
+            continue
+        name = init.name
+        graph.initializer[index].CopyFrom(numpy_helper.from_array(half, f"{name}.fp16"))
+        casts.append(onnx.helper.make_node("Cast", [f"{name}.fp16"], [name], to=onnx.TensorProto.FLOAT,
+                                           name=f"{name}.to_float"))
+    # Casts first: the nodes stay in topological order.
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def onnx_metadata(session) -> dict:
+    """An onnxruntime session's ``metadata_props``, JSON values decoded (other text kept as it is)."""
+    decoded = {}
+    for key, value in session.get_modelmeta().custom_metadata_map.items():
+        try:
+            decoded[key] = json.loads(value)
+        except ValueError:
+            decoded[key] = value
+    return decoded
 
 
 def network_fingerprint(network) -> str:
@@ -133,15 +188,19 @@ def network_fingerprint(network) -> str:
     return digest.hexdigest()[:16]
 
 
-def make_backend(kind: str, network, input_size, name: str, threads=None):
-    """The backend ``kind`` for ``network``; onnxruntime exports once and reuses the file."""
-    if kind == "torch":
+def make_backend(kind: str, network, input_size, name: str, threads=None, dynamic_size: bool = False):
+    """The backend ``kind`` for ``network``; onnxruntime exports once and reuses the file.
+
+    ``auto`` is eager torch here: a network with an ONNX file made from its weights runs that
+    file instead (:mod:`alprkit.shipped_onnx`), and exporting one on the fly costs seconds.
+    """
+    if kind in ("auto", "torch"):
         return TorchBackend(network, threads)
     if kind == "torch_bf16":
         return CompiledBf16Backend(network, threads)
     if kind == "onnxruntime":
         path = cache_dir() / "onnx" / f"{name}-{network_fingerprint(network)}.onnx"
         if not path.exists():
-            export_onnx(network, input_size, path)
+            export_onnx(network, input_size, path, dynamic_size=dynamic_size)
         return OnnxBackend(path, threads)
     raise ConfigError(f"unknown backend {kind!r} (backends: {', '.join(BACKENDS)})")

@@ -39,3 +39,7 @@ class UnknownComponentError(AlprkitError):
 
 class DuplicateComponentError(AlprkitError):
     """Two plugins registered the same name for the same kind."""
+
+
+class MissingExtraError(AlprkitError):
+    """A feature needs a package of an extra that is not installed (``pip install 'alprkit[train]'``)."""

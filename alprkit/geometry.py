@@ -60,3 +60,25 @@ def fit_crop(pixels: np.ndarray, size) -> np.ndarray:
     quad = target_quad((w, h))
     frame = Frame(pixels)
     return warp_quad(frame, Detection((0.0, 0.0, float(w), float(h))), quad, size, perspective=False).pixels
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices of the boxes (x1, y1, x2, y2) kept by non-maximum suppression, best score first.
+
+    A box is dropped when its IoU with a better kept box exceeds ``threshold``; equal
+    scores keep their order. The same result as torchvision's ``nms``, in float32 as it computes.
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    order = np.argsort(-np.asarray(scores, dtype=np.float32), kind="stable")
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept = []
+    while len(order):
+        best, rest = order[0], order[1:]
+        kept.append(best)
+        top_left = np.maximum(boxes[best, :2], boxes[rest, :2])
+        bottom_right = np.minimum(boxes[best, 2:], boxes[rest, 2:])
+        inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
+        union = areas[best] + areas[rest] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        order = rest[iou.astype(np.float64) <= float(threshold)]  # torchvision compares in double
+    return np.array(kept, dtype=np.int64)

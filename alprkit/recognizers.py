@@ -32,18 +32,28 @@ class NetworkRecognizer:
     """Scores crops with a backend returning (batch, classes, steps) logits; class 0 is the blank."""
 
     def __init__(self, backend, alphabet, input_size, region=None, max_batch: int = 64, network=None, regions=(),
-                 region_mask: bool = True):
+                 region_mask: bool = True, load_network=None, backend_choice=None):
         self.backend = backend
+        self.backend_choice = backend_choice  # which backend runs and why (shipped_onnx.BackendChoice)
         self.alphabet = tuple(alphabet)
         self.input_size = tuple(input_size)
         self.region = region
         self.max_batch = max_batch
-        self.network = network  # the torch module, for training and export
+        self._network = network
+        self._load_network = load_network
         self.regions = tuple(regions)  # the region head's classes, in order
         self.region_mask = bool(region_mask)
         # Per region: 1 for the classes its plates may use (the blank always), else 0.
         self._masks = {code: np.array([c == "" or c in get_region(code).charset for c in self.alphabet], np.float32)
                        for code in self.regions}
+
+    @property
+    def network(self):
+        """The torch module, for training, export and bench; a recognizer running a shipped ONNX
+        file loads it from the weights on first use (which needs torch)."""
+        if self._network is None and self._load_network is not None:
+            self._network = self._load_network()
+        return self._network
 
     def __call__(self, crops: Sequence[Crop]) -> list[CharScores]:
         w, h = self.input_size

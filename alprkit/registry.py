@@ -142,7 +142,16 @@ class Registry:
         weights = resolve_weights(component, tag, params.get("weights"))
         if weights is not None:
             params["weights"] = weights
-        return component.factory(**params)
+        try:
+            return component.factory(**params)
+        except ImportError as exc:  # torch and the like come with the train extra
+            from .extras import missing_train_module, train_extra_error
+
+            module = missing_train_module(exc)
+            if module is None:
+                raise
+            how = f" (backend={params['backend']})" if params.get("backend") not in (None, "auto") else ""
+            raise train_extra_error(f"{kind} {name!r}{how}", module) from None
 
     def _table(self, kind):
         if kind not in self._entries:

@@ -12,7 +12,7 @@ from alprkit.types import Frame
 
 alprkit_mtcnn = pytest.importorskip("alprkit_mtcnn")
 from alprkit_mtcnn import detector as mtcnn  # noqa: E402
-from alprkit_mtcnn.models import PNET_WINDOW  # noqa: E402
+from alprkit_mtcnn.shapes import PNET_WINDOW  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

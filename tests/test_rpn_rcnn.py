@@ -14,7 +14,7 @@ from alprkit.types import Detection, Frame
 
 alprkit_rpn_rcnn = pytest.importorskip("alprkit_rpn_rcnn")
 from alprkit_rpn_rcnn import detector as cascade  # noqa: E402
-from alprkit_rpn_rcnn.models import ANCHOR_AREAS, ANCHOR_RATIOS  # noqa: E402
+from alprkit_rpn_rcnn.shapes import ANCHOR_AREAS, ANCHOR_RATIOS  # noqa: E402
 from alprkit_rpn_rcnn.rectifier import AffineRansacRectifier  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -1,13 +1,20 @@
-"""``alprkit export recognizer=NAME [output=FILE.onnx]``: a recognizer to ONNX, checked for parity.
+"""``alprkit export``: recognizers and detectors to ONNX, checked for parity with PyTorch.
 
-The file carries the alphabet, input size and region as ONNX metadata, so it is
-usable without alprkit. With ``check=true`` (the default) the exported model is run
-in onnxruntime beside eager PyTorch on random crops; the command fails if the logits
-differ beyond ``tolerance`` or a decoded string differs.
+``alprkit export recognizer=NAME [output=FILE.onnx]`` writes one file carrying the
+alphabet, input size and region as ONNX metadata, so it is usable without alprkit. With
+``check=true`` (the default) it is run in onnxruntime beside eager PyTorch on random
+crops; the command fails if the logits differ beyond ``tolerance`` or a decoded string differs.
 
-``alprkit export +detector=NAME [output=FILE.onnx]`` exports each network of a
-detector that lists them (``onnx_parts()``) as ``FILE.<part>.onnx`` (``mtcnn.pnet.onnx``,
+``alprkit export +detector=NAME [output=FILE.onnx]`` exports each network of a detector
+that lists them (``onnx_parts()``) as ``FILE.<part>.onnx`` (``mtcnn.pnet.onnx``,
 ``mtcnn.onet.onnx``), each checked the same way on random images.
+
+``alprkit export shipped=true`` (re)writes the ONNX files beside every weights file the
+bundled plugins ship (``lprnet_basic.cn.onnx``, ``mtcnn.multi.pnet.onnx`` ...), which the
+default ``backend=auto`` runs on onnxruntime without PyTorch. Each is checked on random
+inputs and, built as ``backend=auto`` builds it, against torch on the sample crops or
+synthetic scenes; the command fails when any differs. Run it after retraining a shipped
+model: an ONNX file made from other weights is not used, and the test suite fails on it.
 """
 
 from __future__ import annotations
@@ -16,31 +23,34 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from ..backends import OnnxBackend, TorchBackend, export_onnx
-from ..errors import AlprkitError, ConfigError
+from ..errors import AlprkitError
+from ..export import export_detector, export_recognizer, export_shipped
+from ..parity import output_parity, parity
 from ..pipeline import build_component
-from ..recognizers import softmax
+
+__all__ = ["main", "parity", "output_parity"]
 
 
 def main(cfg, words) -> int:
+    if cfg.shipped:
+        from .. import plugins
+
+        def show(report):
+            print(json.dumps(report), flush=True)
+            print(f"alprkit: {report['weights']}: {', '.join(Path(f).name for f in report['files'])} "
+                  f"({report['mb']:.2f} MB) {'ok' if report['ok'] else 'DIFFERS'}", file=sys.stderr)
+
+        export_shipped(plugins.registry(), int(cfg.opset), float(cfg.tolerance), show)
+        return 0
     if cfg.get("detector"):
-        return export_detector(cfg)
-    recognizer = build_component("recognizer", cfg.recognizer)
-    network = getattr(recognizer, "network", None)
-    if network is None:
-        raise ConfigError(f"recognizer {cfg.recognizer.name!r} has no torch network to export")
+        return _export_detector(cfg)
+    recognizer = build_component("recognizer", _on_torch(cfg.recognizer))
     output = Path(cfg.output or f"{cfg.recognizer.name}.onnx")
-    export_onnx(network, recognizer.input_size, output, opset=int(cfg.opset))
-    _add_metadata(output, {"alphabet": json.dumps(recognizer.alphabet, ensure_ascii=False),
-                           "input_size": json.dumps(list(recognizer.input_size)),
-                           "region": str(recognizer.region), "input_range": "RGB 0..255, NCHW float32",
-                           "regions": json.dumps(list(getattr(recognizer, "regions", ())))})
+    export_recognizer(recognizer, output, int(cfg.opset))
     print(f"alprkit: exported {cfg.recognizer.name} to {output} ({output.stat().st_size / 1e6:.2f} MB)",
           file=sys.stderr)
     if cfg.check:
-        report = parity(network, output, recognizer.input_size, float(cfg.tolerance))
+        report = parity(recognizer.network, output, recognizer.input_size, float(cfg.tolerance))
         print(json.dumps(report))
         if not report["ok"]:
             raise AlprkitError(f"{output}: ONNX output differs from PyTorch (max |logit diff| "
@@ -49,39 +59,13 @@ def main(cfg, words) -> int:
     return 0
 
 
-def parity(network, onnx_path, input_size, tolerance, count=16, seed=0) -> dict:
-    """Compare eager PyTorch and onnxruntime logits and greedy strings on random crops."""
-    w, h = input_size
-    batch = np.random.default_rng(seed).uniform(0, 255, size=(count, 3, h, w)).astype(np.float32)
-    expected = _outputs(TorchBackend(network)(batch))
-    got = _outputs(OnnxBackend(onnx_path)(batch))
-    diff = max(float(np.abs(a - b).max()) for a, b in zip(expected, got))
-    # Logits first; a region head's argmax must agree as well.
-    strings_differ = int(sum((a.argmax(axis=0) != b.argmax(axis=0)).any()
-                             for a, b in zip(softmax(expected[0], 1), softmax(got[0], 1))))
-    regions_differ = int((expected[1].argmax(axis=1) != got[1].argmax(axis=1)).sum()) if len(expected) > 1 else 0
-    report = {"max_abs_diff": diff, "strings_differ": strings_differ,
-              "ok": diff <= tolerance and strings_differ == 0 and regions_differ == 0}
-    if len(expected) > 1:
-        report["regions_differ"] = regions_differ
-    return report
-
-
-def _outputs(value) -> tuple:
-    return value if isinstance(value, tuple) else (value,)
-
-
-def export_detector(cfg) -> int:
-    detector = build_component("detector", cfg.detector)
-    if not hasattr(detector, "onnx_parts"):
-        raise ConfigError(f"detector {cfg.detector.name!r} has no networks to export")
+def _export_detector(cfg) -> int:
+    detector = build_component("detector", _on_torch(cfg.detector))
     output = Path(cfg.output or f"{cfg.detector.name}.onnx")
+    written = export_detector(detector, output, int(cfg.opset))
     failed = []
-    for part, (network, size, exporter) in detector.onnx_parts().items():
-        path = output.with_name(f"{output.stem}.{part}.onnx")
-        exporter(network, size, path, opset=int(cfg.opset))
-        _add_metadata(path, {"detector": str(cfg.detector.name), "part": part, "example_size": json.dumps(list(size)),
-                             "input_range": "RGB 0..255, NCHW float32"})
+    for part, (network, size, _) in detector.onnx_parts().items():
+        path = written[part]
         print(f"alprkit: exported {cfg.detector.name} {part} to {path} ({path.stat().st_size / 1e6:.2f} MB)",
               file=sys.stderr)
         if cfg.check:
@@ -94,22 +78,8 @@ def export_detector(cfg) -> int:
     return 0
 
 
-def output_parity(network, onnx_path, input_size, tolerance, count=4, seed=0) -> dict:
-    """The largest difference between eager PyTorch and onnxruntime outputs on random images."""
-    w, h = input_size
-    batch = np.random.default_rng(seed).uniform(0, 255, size=(count, 3, h, w)).astype(np.float32)
-    pairs = zip(_outputs(TorchBackend(network)(batch)), _outputs(OnnxBackend(onnx_path)(batch)))
-    diff = max(float(np.abs(a - b).max()) for a, b in pairs)
-    return {"max_abs_diff": diff, "ok": diff <= tolerance}
+def _on_torch(node):
+    """The component node with ``backend=torch``: export needs the torch network, not a shipped ONNX file."""
+    from omegaconf import OmegaConf
 
-
-def _add_metadata(path, values: dict):
-    import onnx
-
-    from ..atomic import write_bytes_atomic
-
-    model = onnx.load(str(path))
-    for key, value in values.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    write_bytes_atomic(path, model.SerializeToString())
+    return OmegaConf.merge(node, {"backend": "torch"}) if "backend" in node else node

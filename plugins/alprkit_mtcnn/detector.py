@@ -11,38 +11,19 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
-from alprkit.backends import (
-    BACKENDS,
-    OnnxBackend,
-    TorchBackend,
-    cache_dir,
-    export_onnx,
-    make_backend,
-    network_fingerprint,
-)
+from alprkit.backends import BACKENDS, TorchBackend, make_backend
 from alprkit.errors import ConfigError
-from alprkit.geometry import box_quad, warp_quad
+from alprkit.geometry import box_quad, nms, warp_quad
 from alprkit.recognizers import crops_to_batch
+from alprkit.shipped_onnx import choose_backend
 from alprkit.types import Detection, Frame
-from alprkit.weights import load_weights
 
-from .models import ONET_SIZE, PNET_STRIDE, PNET_WINDOW, ONet, PNet
+from .shapes import ONET_SIZE, PNET_STRIDE, PNET_WINDOW
 
 ARCHITECTURE = "mtcnn"
+PARTS = ("pnet", "onet")
 PNET_EXAMPLE = (120, 48)  # (w, h) P-Net is exported with; its height and width stay free
-
-
-class MtcnnNetworks(nn.Module):
-    """P-Net and O-Net under one state dict (``pnet.*``, ``onet.*``)."""
-
-    def __init__(self, pnet: dict | None = None, onet: dict | None = None):
-        super().__init__()
-        self.options = {"pnet": dict(pnet or {}), "onet": dict(onet or {})}
-        self.pnet = PNet(**self.options["pnet"])
-        self.onet = ONet(**self.options["onet"])
 
 
 def pyramid_scales(width: int, height: int, min_plate_height: float, factor: float = 0.709) -> list[float]:
@@ -79,41 +60,8 @@ def corners_from_offsets(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return boxes[:, None, 0:2] + offsets.reshape(len(boxes), 4, 2) * size
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
-    """Indices kept by non-maximum suppression, best score first."""
-    from torchvision.ops import nms as torch_nms
-
-    if not len(boxes):
-        return np.zeros(0, dtype=np.int64)
-    return torch_nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), threshold).numpy()
-
-
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def export_fully_convolutional(network, example_size, path, opset: int = 17) -> Path:
-    """ONNX with free batch, height and width: one file serves every pyramid level."""
-    from alprkit.atomic import atomic_write
-
-    w, h = example_size
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    axes = {0: "batch", 2: "height", 3: "width"}
-    with atomic_write(path, "wb") as f:
-        torch.onnx.export(network.eval(), (torch.rand(1, 3, h, w) * 255,), f, input_names=["image"],
-                          output_names=["logits"], opset_version=opset, dynamic_axes={"image": axes, "logits": axes},
-                          dynamo=False)
-    return path
-
-
-def _pnet_backend(kind, network, name, threads):
-    if kind == "onnxruntime":
-        path = cache_dir() / "onnx" / f"{name}-pnet-{network_fingerprint(network)}.onnx"
-        if not path.exists():
-            export_fully_convolutional(network, PNET_EXAMPLE, path)
-        return OnnxBackend(path, threads)
-    return make_backend(kind, network, None, f"{name}-pnet", threads)
 
 
 def _check_fraction(key, value):
@@ -123,11 +71,16 @@ def _check_fraction(key, value):
 
 
 class MtcnnDetector:
-    """``Frame -> list[Detection]`` with boxes, four corners and O-Net scores in frame pixels."""
+    """``Frame -> list[Detection]`` with boxes, four corners and O-Net scores in frame pixels.
 
-    def __init__(self, networks: MtcnnNetworks, *, min_plate_height=40.0, scale_factor=0.709, pnet_threshold=0.6,
-                 onet_threshold=0.7, pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3, backend="torch",
-                 threads=None, name=ARCHITECTURE):
+    Built from the torch ``networks`` (:class:`~alprkit_mtcnn.models.MtcnnNetworks`), or
+    from ``runners`` (onnxruntime sessions of the shipped ONNX files, by part) with
+    ``load_networks`` to build the torch networks when training or export asks for them.
+    """
+
+    def __init__(self, networks=None, *, min_plate_height=40.0, scale_factor=0.709, pnet_threshold=0.6,
+                 onet_threshold=0.7, pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3, backend="auto",
+                 threads=None, name=ARCHITECTURE, runners=None, load_networks=None, backend_choice=None):
         if float(min_plate_height) <= 0:
             raise ConfigError(f"detector mtcnn: min_plate_height must be > 0 pixels, got {min_plate_height!r}")
         if not 0.1 <= float(scale_factor) < 1.0:
@@ -136,7 +89,8 @@ class MtcnnDetector:
             raise ConfigError(f"detector mtcnn: max_proposals must be >= 1, got {max_proposals!r}")
         if backend not in BACKENDS:
             raise ConfigError(f"detector mtcnn: unknown backend {backend!r} (backends: {', '.join(BACKENDS)})")
-        self.networks = networks.eval()
+        self._networks = networks.eval() if networks is not None else None
+        self._load_networks = load_networks
         self.min_plate_height = float(min_plate_height)
         self.scale_factor = float(scale_factor)
         self.pnet_threshold = _check_fraction("pnet_threshold", pnet_threshold)
@@ -146,7 +100,15 @@ class MtcnnDetector:
         self.nms = _check_fraction("nms", nms)
         self.max_proposals = int(max_proposals)
         self.backend, self.threads, self.name = backend, threads, name
-        self._runners = None
+        self.backend_choice = backend_choice  # which backend runs and why (shipped_onnx.BackendChoice)
+        self._runners = dict(runners) if runners else None
+
+    @property
+    def networks(self):
+        """The torch P-Net and O-Net (loaded from the weights on first use when running ONNX files)."""
+        if self._networks is None:
+            self._networks = self._load_networks().eval()
+        return self._networks
 
     @property
     def pnet(self):
@@ -158,9 +120,10 @@ class MtcnnDetector:
 
     def _run(self, part, batch: np.ndarray) -> np.ndarray:
         if self._runners is None:  # built on first use: onnxruntime exports then
+            kind = self.backend_choice.backend if self.backend_choice else self.backend
             self._runners = {
-                "pnet": _pnet_backend(self.backend, self.pnet, self.name, self.threads),
-                "onet": make_backend(self.backend, self.onet, ONET_SIZE, f"{self.name}-onet", self.threads),
+                "pnet": make_backend(kind, self.pnet, PNET_EXAMPLE, f"{self.name}-pnet", self.threads, dynamic_size=True),
+                "onet": make_backend(kind, self.onet, ONET_SIZE, f"{self.name}-onet", self.threads),
             }
         return self._runners[part](batch)
 
@@ -242,11 +205,11 @@ class MtcnnDetector:
         return {"architecture": ARCHITECTURE, "options": self.networks.options}
 
     def onnx_parts(self) -> dict:
-        """Each network to export: (module, example input size (w, h), exporter)."""
-        return {"pnet": (self.pnet, PNET_EXAMPLE, export_fully_convolutional), "onet": (self.onet, ONET_SIZE, export_onnx)}
+        """Each network to export: (module, example input size (w, h), whether height and width stay free)."""
+        return {"pnet": (self.pnet, PNET_EXAMPLE, True), "onet": (self.onet, ONET_SIZE, False)}
 
 
-def create(weights=None, pretrained=True, **params) -> MtcnnDetector:
+def create(weights=None, pretrained=True, backend="auto", threads=None, **params) -> MtcnnDetector:
     """An MTCNN detector; without ``weights`` the shipped default weights when present (and ``pretrained``),
     else untrained."""
     from alprkit.registry import Weights
@@ -256,11 +219,31 @@ def create(weights=None, pretrained=True, **params) -> MtcnnDetector:
     if isinstance(weights, (str, Path)):
         weights = Weights(path=Path(weights))
     weights = weights or (default_weights() if pretrained else None)
-    if weights is None:
-        return MtcnnDetector(MtcnnNetworks(), **params)
-    state, meta = load_weights(weights.path)
+    path = Path(weights.path) if weights is not None else None
+    choice = choose_backend(backend, path, PARTS, threads, component="detector mtcnn")
+    settings = dict(backend=backend, threads=threads, backend_choice=choice, **params)
+    if path is None:
+        from .models import MtcnnNetworks
+
+        return MtcnnDetector(MtcnnNetworks(), **settings)
+    if choice.sessions:
+        found = {s.metadata.get("architecture") for s in choice.sessions.values()}
+        if found != {ARCHITECTURE}:
+            raise ConfigError(f"{path}: ONNX files of {sorted(map(str, found))}, not of an mtcnn detector")
+        return MtcnnDetector(runners=choice.sessions, load_networks=lambda: load_networks(path), name=path.stem,
+                             **settings)
+    return MtcnnDetector(load_networks(path), name=path.stem, **settings)
+
+
+def load_networks(path):
+    """The torch P-Net and O-Net of a weights file."""
+    from alprkit.weights import load_weights
+
+    from .models import MtcnnNetworks
+
+    state, meta = load_weights(path)
     if meta.get("architecture") != ARCHITECTURE:
-        raise ConfigError(f"{weights.path}: weights of {meta.get('architecture')!r}, not of an mtcnn detector")
+        raise ConfigError(f"{path}: weights of {meta.get('architecture')!r}, not of an mtcnn detector")
     networks = MtcnnNetworks(**meta.get("options", {}))
     networks.load_state_dict({k: v.float() for k, v in state.items()})
-    return MtcnnDetector(networks, name=Path(weights.path).stem, **params)
+    return networks

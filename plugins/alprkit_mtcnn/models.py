@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from torch import nn
 
-PNET_WINDOW = (30, 12)  # (w, h) of the window one output cell sees: plate height 12 px at a pyramid level
-PNET_STRIDE = (4, 2)  # (x, y) pixels of a level between neighbouring cells
-ONET_SIZE = (94, 24)  # (w, h) of an O-Net crop, as LPRNet's input (seed 003)
+from .shapes import ONET_SIZE
 
 
 def _conv(cin, cout, kernel):
@@ -61,3 +59,13 @@ class ONet(nn.Module):
 
     def forward(self, x):
         return self.head(self.fc(self.body((x - 127.5) / 128.0)))
+
+
+class MtcnnNetworks(nn.Module):
+    """P-Net and O-Net under one state dict (``pnet.*``, ``onet.*``)."""
+
+    def __init__(self, pnet: dict | None = None, onet: dict | None = None):
+        super().__init__()
+        self.options = {"pnet": dict(pnet or {}), "onet": dict(onet or {})}
+        self.pnet = PNet(**self.options["pnet"])
+        self.onet = ONet(**self.options["onet"])

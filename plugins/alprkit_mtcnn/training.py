@@ -23,7 +23,7 @@ from alprkit.metrics import iou_matrix
 from alprkit.types import Frame
 
 from .detector import box_offsets, corner_offsets
-from .models import PNET_STRIDE, PNET_WINDOW
+from .shapes import PNET_STRIDE, PNET_WINDOW
 
 PNET_CROP = (120, 48)  # (w, h) level pixels of one P-Net training crop: 19 x 23 cells
 POSITIVE, PART, NEGATIVE = 0.65, 0.4, 0.3  # IoU thresholds (MTCNN)

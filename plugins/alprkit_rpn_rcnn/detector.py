@@ -14,30 +14,20 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
-from alprkit.backends import BACKENDS, TorchBackend, export_onnx, make_backend
+from alprkit.backends import BACKENDS, TorchBackend, make_backend
 from alprkit.errors import ConfigError
+from alprkit.geometry import nms
 from alprkit.recognizers import crops_to_batch, softmax
+from alprkit.shipped_onnx import choose_backend
 from alprkit.types import Detection, Frame
-from alprkit.weights import load_weights
 
-from .models import ANCHOR_AREAS, ANCHOR_RATIOS, FEATURE_STRIDE, RCNN, RCNN_SIZE, RPN
+from .shapes import ANCHOR_AREAS, ANCHOR_RATIOS, FEATURE_STRIDE, RCNN_SIZE
 
 ARCHITECTURE = "rpn_rcnn"
+PARTS = ("rpn", "rcnn")
 SAMPLER_ASPECT = 2.5  # width / height of a sampled patch
 PAD = 128  # grey outside the image, for the RPN canvas and the sampler (section 2)
-
-
-class RpnRcnnNetworks(nn.Module):
-    """RPN and R-CNN under one state dict (``rpn.*``, ``rcnn.*``)."""
-
-    def __init__(self, rpn: dict | None = None, rcnn: dict | None = None):
-        super().__init__()
-        self.options = {"rpn": dict(rpn or {}), "rcnn": dict(rcnn or {})}
-        self.rpn = RPN(**self.options["rpn"])
-        self.rcnn = RCNN(**self.options["rcnn"])
 
 
 # -- anchors and box coding (Faster R-CNN) -----------------------------------------------
@@ -57,8 +47,10 @@ def make_anchors(rows: int, cols: int) -> np.ndarray:
     return np.concatenate([centres - half, centres + half], axis=-1).reshape(-1, 4)
 
 
-def split_rpn_output(out: np.ndarray | torch.Tensor):
-    """(5A, rows, cols) -> objectness logits (rows * cols * A,) and deltas (rows * cols * A, 4)."""
+def split_rpn_output(out):
+    """(5A, rows, cols) -> objectness logits (rows * cols * A,) and deltas (rows * cols * A, 4).
+
+    ``out`` is a NumPy array (inference) or a torch tensor (training)."""
     a = out.shape[0] // 5
     rows, cols = out.shape[1:]
     logits = out[:a].transpose(1, 2, 0) if isinstance(out, np.ndarray) else out[:a].permute(1, 2, 0)
@@ -81,12 +73,6 @@ def decode(anchors: np.ndarray, deltas: np.ndarray) -> np.ndarray:
     cy = (anchors[:, 1] + anchors[:, 3]) / 2 + deltas[:, 1] * ha
     w, h = wa * np.exp(np.clip(deltas[:, 2], -4, 4)), ha * np.exp(np.clip(deltas[:, 3], -4, 4))
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
-    from torchvision.ops import nms as torch_nms
-
-    return torch_nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), threshold).numpy()
 
 
 # -- the RPN canvas and the sampler --------------------------------------------------------
@@ -150,10 +136,16 @@ def _fraction(key, value):
 
 
 class RpnRcnnDetector:
-    """``Frame -> list[Detection]``: boxes from the regressed corners, R-CNN plate probability as score."""
+    """``Frame -> list[Detection]``: boxes from the regressed corners, R-CNN plate probability as score.
 
-    def __init__(self, networks: RpnRcnnNetworks, *, rpn_size=(640, 384), proposals=10, pre_nms=300,
-                 rpn_nms=0.7, threshold=0.5, nms=0.3, backend="torch", threads=None, name=ARCHITECTURE):
+    Built from the torch ``networks`` (:class:`~alprkit_rpn_rcnn.models.RpnRcnnNetworks`), or
+    from ``runners`` (onnxruntime sessions of the shipped ONNX files, by part) with
+    ``load_networks`` to build the torch networks when training or export asks for them.
+    """
+
+    def __init__(self, networks=None, *, rpn_size=(640, 384), proposals=10, pre_nms=300,
+                 rpn_nms=0.7, threshold=0.5, nms=0.3, backend="auto", threads=None, name=ARCHITECTURE,
+                 runners=None, load_networks=None, backend_choice=None):
         rpn_size = tuple(int(v) for v in rpn_size)
         if len(rpn_size) != 2 or min(rpn_size) < 64 or any(v % FEATURE_STRIDE for v in rpn_size):
             raise ConfigError(f"detector rpn_rcnn: rpn_size must be [w, h], each >= 64 and a multiple of "
@@ -162,20 +154,31 @@ class RpnRcnnDetector:
             raise ConfigError(f"detector rpn_rcnn: need 1 <= proposals <= pre_nms, got {proposals} and {pre_nms}")
         if backend not in BACKENDS:
             raise ConfigError(f"detector rpn_rcnn: unknown backend {backend!r} (backends: {', '.join(BACKENDS)})")
-        self.networks = networks.eval()
+        self._networks = networks.eval() if networks is not None else None
+        self._load_networks = load_networks
         self.rpn_size = rpn_size
         self.proposals, self.pre_nms = int(proposals), int(pre_nms)
         self.rpn_nms, self.threshold, self.nms = (_fraction("rpn_nms", rpn_nms), _fraction("threshold", threshold),
                                                   _fraction("nms", nms))
         self.backend, self.threads, self.name = backend, threads, name
+        self.backend_choice = backend_choice  # which backend runs and why (shipped_onnx.BackendChoice)
         self.anchors = make_anchors(rpn_size[1] // FEATURE_STRIDE, rpn_size[0] // FEATURE_STRIDE)
-        self._runners = None
+        self._runners = dict(runners) if runners else None
+
+    @property
+    def networks(self):
+        """The torch RPN and R-CNN (loaded from the weights on first use when running ONNX files)."""
+        if self._networks is None:
+            self._networks = self._load_networks().eval()
+        return self._networks
 
     def _run(self, part, batch):
         if self._runners is None:  # built on first use: onnxruntime exports then
+            kind = self.backend_choice.backend if self.backend_choice else self.backend
             self._runners = {
-                "rpn": make_backend(self.backend, self.networks.rpn, self.rpn_size, f"{self.name}-rpn", self.threads),
-                "rcnn": make_backend(self.backend, self.networks.rcnn, RCNN_SIZE, f"{self.name}-rcnn", self.threads),
+                "rpn": make_backend(kind, self.networks.rpn, self.rpn_size, f"{self.name}-rpn", self.threads,
+                                    dynamic_size=True),
+                "rcnn": make_backend(kind, self.networks.rcnn, RCNN_SIZE, f"{self.name}-rcnn", self.threads),
             }
         return self._runners[part](batch)
 
@@ -234,11 +237,13 @@ class RpnRcnnDetector:
         return {"architecture": ARCHITECTURE, "options": self.networks.options}
 
     def onnx_parts(self) -> dict:
-        """Each network to export: (module, input size (w, h), exporter)."""
-        return {"rpn": (self.networks.rpn, self.rpn_size, export_onnx), "rcnn": (self.networks.rcnn, RCNN_SIZE, export_onnx)}
+        """Each network to export: (module, example input size (w, h), whether height and width stay free).
+
+        The RPN is fully convolutional, so one file serves any ``rpn_size``."""
+        return {"rpn": (self.networks.rpn, self.rpn_size, True), "rcnn": (self.networks.rcnn, RCNN_SIZE, False)}
 
 
-def create(weights=None, pretrained=True, **params) -> RpnRcnnDetector:
+def create(weights=None, pretrained=True, backend="auto", threads=None, **params) -> RpnRcnnDetector:
     """An RPN + R-CNN detector; without ``weights`` the shipped default weights when present (and
     ``pretrained``), else untrained."""
     from alprkit.registry import Weights
@@ -248,11 +253,31 @@ def create(weights=None, pretrained=True, **params) -> RpnRcnnDetector:
     if isinstance(weights, (str, Path)):
         weights = Weights(path=Path(weights))
     weights = weights or (default_weights() if pretrained else None)
-    if weights is None:
-        return RpnRcnnDetector(RpnRcnnNetworks(), **params)
-    state, meta = load_weights(weights.path)
+    path = Path(weights.path) if weights is not None else None
+    choice = choose_backend(backend, path, PARTS, threads, component="detector rpn_rcnn")
+    settings = dict(backend=backend, threads=threads, backend_choice=choice, **params)
+    if path is None:
+        from .models import RpnRcnnNetworks
+
+        return RpnRcnnDetector(RpnRcnnNetworks(), **settings)
+    if choice.sessions:
+        found = {s.metadata.get("architecture") for s in choice.sessions.values()}
+        if found != {ARCHITECTURE}:
+            raise ConfigError(f"{path}: ONNX files of {sorted(map(str, found))}, not of an rpn_rcnn detector")
+        return RpnRcnnDetector(runners=choice.sessions, load_networks=lambda: load_networks(path), name=path.stem,
+                               **settings)
+    return RpnRcnnDetector(load_networks(path), name=path.stem, **settings)
+
+
+def load_networks(path):
+    """The torch RPN and R-CNN of a weights file."""
+    from alprkit.weights import load_weights
+
+    from .models import RpnRcnnNetworks
+
+    state, meta = load_weights(path)
     if meta.get("architecture") != ARCHITECTURE:
-        raise ConfigError(f"{weights.path}: weights of {meta.get('architecture')!r}, not of an rpn_rcnn detector")
+        raise ConfigError(f"{path}: weights of {meta.get('architecture')!r}, not of an rpn_rcnn detector")
     networks = RpnRcnnNetworks(**meta.get("options", {}))
     networks.load_state_dict({k: v.float() for k, v in state.items()})
-    return RpnRcnnDetector(networks, name=Path(weights.path).stem, **params)
+    return networks

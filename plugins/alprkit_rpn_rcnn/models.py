@@ -21,10 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-RCNN_SIZE = (120, 48)  # (w, h) of an R-CNN patch (Table 2)
-FEATURE_STRIDE = 8
-ANCHOR_AREAS = (600, 1200, 1800, 2800, 8100)  # pixels of the RPN's input (section 4.1)
-ANCHOR_RATIOS = (1 / 2, 1 / 2.7, 1 / 3.5)  # height / width
+from .shapes import ANCHOR_AREAS, ANCHOR_RATIOS, RCNN_SIZE
 
 
 def conv_bn_relu(cin, cout, kernel, stride=1, padding=0):
@@ -88,3 +85,13 @@ class RCNN(nn.Module):
 
     def forward(self, x):
         return self.head(self.fc(self.body((x - 127.5) / 128.0)))
+
+
+class RpnRcnnNetworks(nn.Module):
+    """RPN and R-CNN under one state dict (``rpn.*``, ``rcnn.*``)."""
+
+    def __init__(self, rpn: dict | None = None, rcnn: dict | None = None):
+        super().__init__()
+        self.options = {"rpn": dict(rpn or {}), "rcnn": dict(rcnn or {})}
+        self.rpn = RPN(**self.options["rpn"])
+        self.rcnn = RCNN(**self.options["rcnn"])

@@ -32,7 +32,7 @@ from .detector import (
     sampler_regions,
     split_rpn_output,
 )
-from .models import RCNN_SIZE
+from .shapes import RCNN_SIZE
 
 POSITIVE, NEGATIVE = 0.5, 0.3
 IGNORE, NEG, POS = -1, 0, 1

@@ -1,0 +1,124 @@
+"""Recognizers and detectors to ONNX files that describe themselves, and the shipped weights' ONNX files.
+
+A recognizer's file records its alphabet, input size, region and regions; a detector
+writes one file per network (``<stem>.<part>.onnx``). Exported from a weights file,
+each also records that file's name and sha256, so ``backend=auto`` can tell a file made
+from the weights beside it from a stale one (:mod:`alprkit.shipped_onnx`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .backends import export_onnx
+from .errors import AlprkitError, ConfigError
+from .shipped_onnx import WEIGHTS_SHA256, file_sha256, onnx_beside
+
+INPUT_RANGE = "RGB 0..255, NCHW float32"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("alprkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _source(weights_path) -> dict:
+    if weights_path is None:
+        return {}
+    return {"weights_file": Path(weights_path).name, WEIGHTS_SHA256: file_sha256(weights_path)}
+
+
+def export_recognizer(recognizer, path, opset=17, weights_path=None) -> Path:
+    """The recognizer's torch network as ONNX at ``path``, with what reading needs as metadata."""
+    network = getattr(recognizer, "network", None)
+    if network is None:
+        raise ConfigError("this recognizer has no torch network to export")
+    metadata = {"alphabet": list(recognizer.alphabet), "input_size": list(recognizer.input_size),
+                "region": recognizer.region, "regions": list(getattr(recognizer, "regions", ())),
+                "architecture": getattr(network, "architecture", None), "input_range": INPUT_RANGE,
+                "alprkit_version": _version(), **_source(weights_path)}
+    return export_onnx(network, recognizer.input_size, path, opset=opset, metadata=metadata)
+
+
+def export_detector(detector, path, opset=17, weights_path=None) -> dict[str, Path]:
+    """Each network of a detector that lists them (``onnx_parts()``) as ``<path stem>.<part>.onnx``
+    (``mtcnn.onnx`` -> ``mtcnn.pnet.onnx``; beside weights: ``mtcnn.multi.safetensors`` -> ``mtcnn.multi.pnet.onnx``)."""
+    if not hasattr(detector, "onnx_parts"):
+        raise ConfigError("this detector has no networks to export")
+    about = detector.metadata() if hasattr(detector, "metadata") else {}
+    written = {}
+    for part, (network, size, free_size) in detector.onnx_parts().items():
+        target = onnx_beside(path, part)
+        metadata = {"architecture": about.get("architecture"), "options": about.get("options"), "part": part,
+                    "example_size": list(size), "free_size": bool(free_size), "input_range": INPUT_RANGE,
+                    "alprkit_version": _version(), **_source(weights_path)}
+        written[part] = export_onnx(network, size, target, opset=opset, dynamic_size=free_size, metadata=metadata)
+    return written
+
+
+@dataclass(frozen=True)
+class ShippedWeights:
+    kind: str  # recognizer or detector
+    name: str  # registry name with its tag: lprnet_basic.cn
+    path: Path  # the .safetensors file
+
+
+def shipped_weights(registry) -> list[ShippedWeights]:
+    """Every weights file alprkit's own plugins ship (other distributions' folders are not written to)."""
+    found = []
+    for kind in ("recognizer", "detector"):
+        for component in registry.components(kind):
+            if component.provider.distribution != "alprkit":
+                continue
+            for tag, weights in sorted(component.weights.items()):
+                found.append(ShippedWeights(kind, f"{component.name}.{tag}", Path(weights.path)))
+    return found
+
+
+def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None) -> list[dict]:
+    """Export every shipped weights file to ONNX beside it and check each for parity; raise if any fails.
+
+    Each file is checked twice: the network against torch on random inputs, then the
+    component built the way ``backend=auto`` builds it (from the new files) against the
+    torch one on the sample crops or synthetic scenes.
+    """
+    from .parity import (detector_agreement, output_parity, parity, recognizer_agreement, sample_crops,
+                         sample_scenes)
+
+    reports, failed = [], []
+    scenes = None
+    for item in shipped_weights(registry):
+        reference = registry.create(item.kind, item.name, backend="torch")
+        if item.kind == "recognizer":
+            target = export_recognizer(reference, onnx_beside(item.path), opset, item.path)
+            checks = {"random": parity(reference.network, target, reference.input_size, tolerance)}
+            built = registry.create(item.kind, item.name, backend="auto")
+            checks["samples"] = recognizer_agreement(reference, built, sample_crops(reference.input_size), tolerance)
+            files = [target]
+        else:
+            written = export_detector(reference, item.path, opset, item.path)
+            checks = {f"random {part}": output_parity(network, written[part], size, tolerance)
+                      for part, (network, size, _) in reference.onnx_parts().items()}
+            built = registry.create(item.kind, item.name, backend="auto")
+            scenes = scenes or sample_scenes()
+            checks["scenes"] = detector_agreement(reference, built, scenes)
+            files = list(written.values())
+        chosen = getattr(built, "backend_choice", None)
+        on_onnx = chosen is not None and chosen.backend == "onnxruntime" and bool(chosen.sessions)
+        report = {"weights": item.name, "files": [str(f) for f in files],
+                  "mb": round(sum(f.stat().st_size for f in files) / 1e6, 2), "auto_runs_onnx": on_onnx,
+                  **checks, "ok": on_onnx and all(c["ok"] for c in checks.values())}
+        reports.append(report)
+        if on_report:
+            on_report(report)
+        if not report["ok"]:
+            failed.append(item.name)
+    if failed:
+        raise AlprkitError(f"exported ONNX files differ from PyTorch (or are not used by backend=auto) for "
+                           f"{', '.join(failed)}; see the JSON lines above")
+    return reports

@@ -1,0 +1,95 @@
+"""ONNX files exported from a weights file and kept beside it: shipped weights run without PyTorch.
+
+``alprkit export shipped=true`` writes ``<stem>.onnx`` beside each shipped
+``<stem>.safetensors`` (``<stem>.<part>.onnx`` for each network of a detector), with
+the sha256 of the weights file it was made from in its metadata. A file whose hash no
+longer matches was exported before the weights were retrained: it is stale and not used.
+
+``backend=auto`` (the shipped configs' default) runs such a file on onnxruntime, the
+fastest CPU backend measured here (README, recognizer speed), and eager torch otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .backends import BACKENDS, OnnxBackend
+from .errors import ConfigError, InputError
+from .extras import TRAIN_INSTALL
+
+REEXPORT = "alprkit export shipped=true"
+WEIGHTS_SHA256 = "weights_sha256"  # metadata key: the weights file an ONNX file was exported from
+
+
+def onnx_beside(weights_path, part: str | None = None) -> Path:
+    """``lprnet_basic.cn.safetensors`` -> ``lprnet_basic.cn.onnx`` (``mtcnn.multi.pnet.onnx`` for part pnet)."""
+    path = Path(weights_path)
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(f"{stem}.{part}.onnx" if part else f"{stem}.onnx")
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """The backend a component runs on and why (``alprkit bench`` prints both)."""
+
+    backend: str  # torch, torch_bf16 or onnxruntime
+    reason: str
+    sessions: dict = field(default_factory=dict)  # part (None for one network) -> OnnxBackend of a shipped file
+
+
+def choose_backend(requested: str, weights_path=None, parts=(None,), threads=None,
+                   component: str = "component") -> BackendChoice:
+    """What ``backend=requested`` means for a network with weights at ``weights_path``.
+
+    ``auto`` and ``onnxruntime`` open the ONNX files beside the weights when all of them
+    were made from these weights; otherwise ``auto`` falls back to torch and
+    ``onnxruntime`` exports the torch network into the cache (both need the train extra).
+    """
+    if requested not in BACKENDS:
+        raise ConfigError(f"{component}: unknown backend {requested!r} (backends: {', '.join(BACKENDS)})")
+    if requested in ("torch", "torch_bf16"):
+        return BackendChoice(requested, f"backend={requested} was asked for")
+    fallback = "torch" if requested == "auto" else "onnxruntime"
+    if weights_path is None:
+        return BackendChoice(fallback, "untrained network: no ONNX file; " + _fallback_words(fallback))
+    files = {part: onnx_beside(weights_path, part) for part in parts}
+    missing = [p.name for p in files.values() if not p.is_file()]
+    if missing:
+        return BackendChoice(fallback, f"no {missing[0]} beside {Path(weights_path).name} ({REEXPORT} writes it); "
+                             + _fallback_words(fallback))
+    sessions = {part: open_onnx(path, threads) for part, path in files.items()}
+    digest = file_sha256(weights_path)
+    stale = [files[part].name for part, session in sessions.items() if session.metadata.get(WEIGHTS_SHA256) != digest]
+    if stale:
+        # Retrained weights with the old export beside them: reading with the old network would be wrong.
+        words = f"{stale[0]} was exported from other weights than {Path(weights_path).name} (re-export: {REEXPORT})"
+        print(f"alprkit: {words}; running the weights with torch instead", file=sys.stderr)
+        return BackendChoice(fallback, f"{words}; " + _fallback_words(fallback))
+    names = ", ".join(p.name for p in files.values())
+    why = "auto: onnxruntime is the fastest CPU backend here" if requested == "auto" else "backend=onnxruntime"
+    return BackendChoice("onnxruntime", f"{names}, exported from these weights ({why})", sessions)
+
+
+def open_onnx(path, threads=None) -> OnnxBackend:
+    """An onnxruntime session of ``path``; a file onnxruntime cannot load is an InputError naming it."""
+    try:
+        return OnnxBackend(path, threads)
+    except Exception as exc:  # onnxruntime's load errors share no public base class
+        raise InputError(path, f"not a loadable ONNX file ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _fallback_words(backend: str) -> str:
+    if backend == "torch":
+        return f"eager torch ({TRAIN_INSTALL} if it is missing)"
+    return f"onnxruntime on an export into the cache ({TRAIN_INSTALL} if torch is missing)"
