@@ -29,7 +29,8 @@ USAGE = "usage: alprkit COMMAND [WORDS] [key=value ...] [--cfg]\n\ncommands:\n" 
 
 # The key a bare word fills: `alprkit run car.jpg` is `alprkit run input=car.jpg`.
 POSITIONAL = {"run": "input", "eval": "data"}
-FLAGS = ("--cfg", "--help", "-h")
+MULTIRUN = ("-m", "--multirun")  # Hydra's multirun: a sweep of jobs on a launcher (leaderboard)
+FLAGS = ("--cfg", "--help", "-h", *MULTIRUN)
 
 
 def main(argv=None) -> int:
@@ -54,6 +55,8 @@ def main(argv=None) -> int:
         if command == "plugins":
             return module.main(rest)
         flags, words, overrides = split_arguments(command, rest)
+        if flags & set(MULTIRUN):
+            return _multirun(module, command, words, rest)
         from .checks import check_config
         from .config import compose
 
@@ -85,6 +88,15 @@ def main(argv=None) -> int:
         return 0
 
 
+def _multirun(module, command, words, rest) -> int:
+    """``-m``: the command's overrides, sweeps kept as Hydra reads them, go to its multirun launcher."""
+    from .errors import ConfigError
+
+    if not hasattr(module, "multirun"):
+        raise ConfigError(f"-m (multirun) is for alprkit leaderboard; {command} runs one job")
+    return int(module.multirun(words, [a for a in rest if "=" in a and a not in FLAGS]) or 0)
+
+
 def split_arguments(command: str, rest) -> tuple[set, list, list]:
     """(flags, words, Hydra overrides); a bare word of run/eval becomes its ``input=``/``data=``."""
     from .errors import ConfigError
@@ -92,7 +104,7 @@ def split_arguments(command: str, rest) -> tuple[set, list, list]:
     flags = {a for a in rest if a.startswith("--") or (a.startswith("-") and "=" not in a)}
     unknown = sorted(flags - set(FLAGS))
     if unknown:
-        raise ConfigError(f"unknown option {unknown[0]!r} (options: --cfg, --help; settings are key=value)")
+        raise ConfigError(f"unknown option {unknown[0]!r} (options: --cfg, --help, -m; settings are key=value)")
     words = [a for a in rest if "=" not in a and a not in flags]
     overrides = [hydra_safe(a) for a in rest if "=" in a and a not in flags]
     key = POSITIONAL.get(command)

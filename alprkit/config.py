@@ -55,6 +55,20 @@ def group_options(group: str) -> list[str]:
     return _group_options(group, _sources(plugin_set), plugin_set.registry)
 
 
+def group_yaml(group: str, option: str):
+    """The node of ``group/option.yaml`` in the shipped or a plugin's configs (a dict), or None.
+
+    Component configs are plain nodes (no defaults list), so reading the file gives what
+    composing ``group=option`` would, without a Hydra compose per option.
+    """
+    plugin_set = plugins.default_plugins()
+    for folder in _source_dirs(_sources(plugin_set)):
+        path = folder.joinpath(group, f"{option}.yaml")
+        if path.is_file():
+            return OmegaConf.to_container(OmegaConf.create(path.read_text(encoding="utf-8")), resolve=True)
+    return None
+
+
 def _sources(plugin_set) -> list[str]:
     return ["pkg://alprkit.conf", *plugin_set.config_sources]
 

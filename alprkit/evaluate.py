@@ -1,15 +1,20 @@
-"""Score a pipeline on a labelled dataset: crops, full images (scenes) or video tracks.
+"""Score pipelines on a labelled dataset: crops, full images (scenes) or video tracks.
 
 Crops give recognition metrics; scenes add detection AP (where boxes exist) and the
 end-to-end reading rate as ``acc``; tracks score one read per vehicle, chosen by the
 pipeline's stream selector. Latency is per image and per plate after warm-up, and
-per stage. Bad items are skipped and counted.
+per stage; reading the image files is not part of it. Bad items are skipped and counted.
+
+:func:`evaluate_many` scores several pipelines in one pass: each image is read once and
+handed to every pipeline in turn, so pipelines that share components can share what
+those computed (the leaderboard scores hundreds of combinations this way).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -28,16 +33,70 @@ class EvalResult:
     metrics: dict
     predictions: list = field(default_factory=list)
     failures: list = field(default_factory=list)
+    error: Optional[str] = None  # evaluate_many(catch=True): why this pipeline stopped; metrics are then empty
+
+
+@dataclass
+class _Tally:
+    """One pipeline's running record over the pass."""
+
+    pipeline: object
+    latency: LatencyMeter
+    pairs: list = field(default_factory=list)
+    predictions: list = field(default_factory=list)
+    regions_right: list = field(default_factory=list)
+    detections: list = field(default_factory=list)
+    reads: list = field(default_factory=list)
+    recognized: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    error: Optional[str] = None
 
 
 def evaluate(pipeline, dataset, *, warmup=3, iou_threshold=0.5, fold=None, show_progress=True) -> EvalResult:
+    """Score one pipeline; an exception in the pipeline propagates."""
+    return evaluate_many([pipeline], dataset, warmup=warmup, iou_threshold=iou_threshold, fold=fold,
+                         show_progress=show_progress)[0]
+
+
+def evaluate_many(pipelines, dataset, *, warmup=3, iou_threshold=0.5, fold=None, show_progress=True,
+                  catch=False) -> list[EvalResult]:
+    """Score each pipeline on ``dataset`` in one pass; results in the order of ``pipelines``.
+
+    With ``catch`` a pipeline that raises gets an :class:`EvalResult` whose ``error`` is
+    the exception's first line, and the others go on; without it the exception propagates.
+    A pipeline's latency uses its ``clock`` where it has one.
+    """
+    tallies = []
+    for pipeline in pipelines:
+        pipeline.times.seconds.clear()
+        clock = getattr(pipeline, "clock", None)
+        tallies.append(_Tally(pipeline, LatencyMeter(warmup=warmup, item="plate", clock=clock)))
     run = {CROPS: _crops, SCENES: _scenes, TRACKS: _tracks}[dataset.kind]
-    latency = LatencyMeter(warmup=warmup, item="plate")
-    pipeline.times.seconds.clear()
-    result = run(pipeline, dataset, latency, iou_threshold, fold, show_progress)
-    result.metrics.update(_latency_figures(latency, pipeline, warmup))
-    result.metrics["failed"] = len(result.failures)
-    return result
+    failures = []  # unreadable items: the same for every pipeline
+    run(tallies, dataset, failures, iou_threshold, fold, show_progress, catch)
+    results = []
+    for tally in tallies:
+        if tally.error is not None:
+            results.append(EvalResult({}, tally.predictions, failures, tally.error))
+            continue
+        tally.metrics.update(_latency_figures(tally.latency, tally.pipeline, warmup))
+        tally.metrics["failed"] = len(failures)
+        results.append(EvalResult(tally.metrics, tally.predictions, failures))
+    return results
+
+
+def _each(tallies, catch, step):
+    """``step(tally)`` for every pipeline still running; with ``catch`` one that raises is stopped."""
+    for tally in tallies:
+        if tally.error is not None:
+            continue
+        try:
+            step(tally)
+        except Exception as exc:  # one failing combination must not stop the others
+            if not catch:
+                raise
+            text = f"{type(exc).__name__}: {exc}".strip()
+            tally.error = text.splitlines()[0] if text else type(exc).__name__
 
 
 def _read(path, failures):
@@ -48,8 +107,7 @@ def _read(path, failures):
         return None
 
 
-def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
-    pairs, predictions, failures, regions_right = [], [], [], []
+def _crops(tallies, dataset, failures, iou_threshold, fold, show_progress, catch):
     for sample in progress(dataset.samples, desc="crops", enabled=show_progress):
         frame = _read(sample.path, failures)
         if frame is None:
@@ -61,85 +119,98 @@ def _crops(pipeline, dataset, latency, iou_threshold, fold, show_progress):
             except ValueError as exc:
                 failures.append((str(sample.path), str(exc)))
                 continue
-        with latency.measure() as m:
-            reads = pipeline.read(frame)
-            m.items = 1
-        best = max(reads, key=lambda r: r.recognition.confidence, default=None)
-        text = best.recognition.text if best else None
-        pairs.append((text, sample.text))
-        record = {"file": sample.path.name, "truth": sample.text, "text": text,
-                  "confidence": round(float(best.recognition.confidence), 4) if best else None}
-        if best is not None and best.recognition.region_confidence is not None:  # a multi-region recognizer
-            truth_region = sample.plates[0].region or sample.region
-            record.update(region=best.recognition.region, truth_region=truth_region)
-            if truth_region:
-                regions_right.append(best.recognition.region == truth_region)
-        predictions.append(record)
-    metrics = recognition_metrics(pairs, fold)
-    metrics["errors"] = error_breakdown(pairs)
-    if regions_right:
-        metrics["region_acc"] = float(np.mean(regions_right))
-    return EvalResult(metrics, predictions, failures)
+
+        def step(tally, frame=frame, sample=sample):
+            with tally.latency.measure() as m:
+                reads = tally.pipeline.read(frame)
+                m.items = 1
+            best = max(reads, key=lambda r: r.recognition.confidence, default=None)
+            text = best.recognition.text if best else None
+            tally.pairs.append((text, sample.text))
+            record = {"file": sample.path.name, "truth": sample.text, "text": text,
+                      "confidence": round(float(best.recognition.confidence), 4) if best else None}
+            if best is not None and best.recognition.region_confidence is not None:  # a multi-region recognizer
+                truth_region = sample.plates[0].region or sample.region
+                record.update(region=best.recognition.region, truth_region=truth_region)
+                if truth_region:
+                    tally.regions_right.append(best.recognition.region == truth_region)
+            tally.predictions.append(record)
+
+        _each(tallies, catch, step)
+    for tally in tallies:
+        tally.metrics = recognition_metrics(tally.pairs, fold)
+        tally.metrics["errors"] = error_breakdown(tally.pairs)
+        if tally.regions_right:
+            tally.metrics["region_acc"] = float(np.mean(tally.regions_right))
 
 
-def _scenes(pipeline, dataset, latency, iou_threshold, fold, show_progress):
-    detections, reads, boxes, truths = [], [], [], []
-    predictions, failures = [], []
+def _scenes(tallies, dataset, failures, iou_threshold, fold, show_progress, catch):
+    boxes, truths = [], []
     for index, sample in enumerate(progress(dataset.samples, desc="images", enabled=show_progress)):
         frame = _read(sample.path, failures)
         if frame is None:
             continue
-        with latency.measure() as m:
-            observations = pipeline.observe(frame)
-            recognitions = pipeline.recognize(observations)
-            m.items = len(observations)
-        for o in observations:
-            detections.append((index, o.detection.box, o.detection.score))
-        found = []
-        for o, r in zip(observations, recognitions):
-            if r is not None:
-                reads.append((index, o.detection.box, r.text))
-                found.append({"text": r.text, "confidence": round(float(r.confidence), 4),
-                              "box": [round(float(v), 1) for v in o.detection.box]})
+
+        def step(tally, frame=frame, index=index, sample=sample):
+            with tally.latency.measure() as m:
+                observations = tally.pipeline.observe(frame)
+                recognitions = tally.pipeline.recognize(observations)
+                m.items = len(observations)
+            for o in observations:
+                tally.detections.append((index, o.detection.box, o.detection.score))
+            found = []
+            for o, r in zip(observations, recognitions):
+                if r is not None:
+                    tally.reads.append((index, o.detection.box, r.text))
+                    found.append({"text": r.text, "confidence": round(float(r.confidence), 4),
+                                  "box": [round(float(v), 1) for v in o.detection.box]})
+            tally.predictions.append({"file": sample.path.name, "truth": [p.text for p in sample.plates],
+                                      "reads": found})
+
+        _each(tallies, catch, step)
         for plate in sample.plates:
             if plate.box is not None:
                 boxes.append((index, plate.box))
                 if plate.text is not None:
                     truths.append((index, plate.box, plate.text))
-        predictions.append({"file": sample.path.name, "truth": [p.text for p in sample.plates], "reads": found})
-    metrics = {}
-    if boxes:
-        metrics.update(detection_ap(detections, boxes))
-    if truths:
-        metrics.update(end_to_end(reads, truths, iou_threshold, fold))
-    return EvalResult(metrics, predictions, failures)
+    for tally in tallies:
+        tally.metrics = {"boxes": len(boxes)}
+        if boxes:
+            tally.metrics.update(detection_ap(tally.detections, boxes))
+        if truths:
+            tally.metrics.update(end_to_end(tally.reads, truths, iou_threshold, fold))
 
 
-def _tracks(pipeline, dataset, latency, iou_threshold, fold, show_progress):
-    pairs, predictions, failures, recognized = [], [], [], []
+def _tracks(tallies, dataset, failures, iou_threshold, fold, show_progress, catch):
     for track, samples in progress(list(dataset.tracks().items()), desc="tracks", enabled=show_progress):
-        observations = []
-        with latency.measure() as m:
-            for sample in samples:
-                frame = _read(sample.path, failures)
-                if frame is None:
-                    continue
-                frame = type(frame)(frame.pixels, frame.source, sample.frame)
-                found = pipeline.observe(frame)
-                if found:
-                    observations.append(_closest(found, sample.plates))
-            result = pipeline.read_stream(PlateStream(track, tuple(observations))) if observations else None
-            m.items = 1
+        frames = []
+        for sample in samples:
+            frame = _read(sample.path, failures)
+            if frame is not None:
+                frames.append((sample, type(frame)(frame.pixels, frame.source, sample.frame)))
         truth = _track_text(samples)
-        text = result.recognition.text if result else None
-        pairs.append((text, truth))
-        recognized.append(len(result.recognized_frames) if result else 0)
-        predictions.append({"track": track, "truth": truth, "text": text,
-                            "frame": result.frame if result else None,
-                            "recognized_frames": recognized[-1], "frames": len(samples)})
-    metrics = recognition_metrics(pairs, fold)
-    metrics["frames_recognized_mean"] = float(np.mean(recognized)) if recognized else math.nan
-    return EvalResult(metrics, predictions, failures)
+
+        def step(tally, frames=frames, track=track, truth=truth, samples=samples):
+            observations = []
+            with tally.latency.measure() as m:
+                for sample, frame in frames:
+                    found = tally.pipeline.observe(frame)
+                    if found:
+                        observations.append(_closest(found, sample.plates))
+                result = tally.pipeline.read_stream(PlateStream(track, tuple(observations))) if observations else None
+                m.items = 1
+            text = result.recognition.text if result else None
+            tally.pairs.append((text, truth))
+            tally.recognized.append(len(result.recognized_frames) if result else 0)
+            tally.predictions.append({"track": track, "truth": truth, "text": text,
+                                      "frame": result.frame if result else None,
+                                      "recognized_frames": tally.recognized[-1], "frames": len(samples)})
+
+        _each(tallies, catch, step)
+        del frames
+    for tally in tallies:
+        tally.metrics = recognition_metrics(tally.pairs, fold)
+        tally.metrics["frames_recognized_mean"] = float(np.mean(tally.recognized)) if tally.recognized else math.nan
 
 
 def _closest(observations, plates):

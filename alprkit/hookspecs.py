@@ -10,7 +10,11 @@ Call signature of ``register`` for the six component kinds and datasets::
     register(name, factory, *, aliases=(), weights=None, description=None)
 
 ``factory(**params)`` builds the component; ``weights`` maps a tag (``"cn"``) to a
-:class:`alprkit.registry.Weights`, selected as ``name.tag``.
+:class:`alprkit.registry.Weights`, selected as ``name.tag``. Other keywords are kept in
+``Component.extra``; the leaderboard reads two of a detector's: ``reads="crops"`` for one
+whose input is a plate already cut out (scored on crop sets, not photos), and
+``needs_weights=False`` for a detector or recognizer with nothing to train (scored
+without weights; those that have weights are scored only with them).
 """
 
 import pluggy

@@ -1,45 +1,71 @@
-"""``alprkit leaderboard``: score every pipeline on every benchmark it fits; write the board."""
+"""``alprkit leaderboard``: score every combination of components on every benchmark it fits.
+
+    alprkit leaderboard                              every bundled combination on every benchmark
+    alprkit leaderboard leaderboard=quick output=DIR a small board (CI)
+    alprkit leaderboard 'leaderboard.vary=[recognizer,decoder]' 'leaderboard.select=[cn_crops_real]'
+                                                     every recognizer with every decoder on cn crops
+    alprkit leaderboard plan=true                    what would be scored, without scoring
+    alprkit leaderboard publish=true                 also copy the board into leaderboard/ (tracked)
+    alprkit leaderboard -m shards=2 hydra/launcher=joblib
+                                                     two local jobs sharing one row cache
+    alprkit leaderboard -m shards=16 hydra/launcher=submitit_slurm hydra.launcher.partition=cpu
+
+The board is written to output= (default: $ALPRKIT_CACHE/leaderboard/boards/<name>, outside the
+repository): results.jsonl, README.md, a page per benchmark kind, index.html and plots/. Rows are
+cached by everything that decides them, so a rerun scores only what is missing. docs/leaderboard.md.
+"""
 
 from __future__ import annotations
 
 import shlex
 import sys
-from pathlib import Path
 
-from .. import leaderboard
-from ..config import compose, config_int
 from ..errors import ConfigError
+from ..leaderboard import board
 from ..metrics import format_table
 
 
 def main(cfg, words) -> int:
-    board = cfg.leaderboard
-    names = _pipeline_names(board.pipelines)
-    pipelines = {name: compose("eval", [f"pipeline={name}", "data=unused"]) for name in names}
-    selected = list(board.select) if board.select else list(board.benchmarks)
-    unknown = sorted(set(selected) - set(board.benchmarks))
-    if unknown:
-        raise ConfigError(f"leaderboard.select: unknown {', '.join(unknown)} (benchmarks: {', '.join(board.benchmarks)})")
-    benchmarks = [leaderboard.Benchmark.from_config(n, board.benchmarks[n]) for n in selected]
-    log = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    results = leaderboard.run(pipelines, benchmarks, warmup=config_int(cfg, "warmup", 0),
-                              show_progress=cfg.progress, log=log)
-    command = "alprkit leaderboard " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    leaderboard.write(results, Path(cfg.output), command.strip())
-    print(format_table(results["rows"], leaderboard.COLUMNS))
-    for note in results["notes"]:
+    if words:
+        raise ConfigError(f"leaderboard takes key=value settings only, got {' '.join(words)!r}")
+    summary = board.run(cfg, _command())
+    if cfg.plan:
+        return 0
+    print(format_table(_best(summary.records), ["benchmark", "rows", "best", "score", "ms_p50"]))
+    print(f"leaderboard: {summary.rows} rows, {summary.scored} scored now, {summary.failed} failed, "
+          f"{summary.missing} not scored yet; the board: {summary.output / 'README.md'}", file=sys.stderr)
+    for note in sorted(set(summary.notes)):
         print(f"alprkit: {note}", file=sys.stderr)
     return 0
 
 
-def _pipeline_names(selection):
-    from ..config import _group_options, plugins
+def multirun(words, overrides) -> int:
+    """``alprkit leaderboard -m ...``: Hydra's multirun, then the board from the merged cache."""
+    if words:
+        raise ConfigError(f"leaderboard takes key=value settings only, got {' '.join(words)!r}")
+    from ..leaderboard.multirun import launch
 
-    available = _group_options("pipeline", ["pkg://alprkit.conf", *plugins.default_plugins().config_sources],
-                               plugins.registry())
-    if selection == "all":
-        return [n for n in available if n not in ("default", "untrained")]
-    unknown = sorted(set(selection) - set(available))
-    if unknown:
-        raise ConfigError(f"leaderboard.pipelines: unknown {', '.join(unknown)} (available: {', '.join(available)})")
-    return list(selection)
+    return launch(overrides, _command())
+
+
+def _command() -> str:
+    return ("alprkit leaderboard " + " ".join(shlex.quote(a) for a in sys.argv[2:])).strip()
+
+
+def _best(records):
+    from ..leaderboard.columns import latency_key, score_key, shown, value
+
+    best = {}
+    for record in records:
+        if record.get("status") != "ok":
+            continue
+        kind, name = record["kind"], record["benchmark"]
+        score = value(record, score_key(kind))
+        entry = best.setdefault(name, {"benchmark": name, "rows": 0, "best": "-", "score": "-", "_score": None,
+                                        "ms_p50": "-"})
+        entry["rows"] += 1
+        if score is not None and (entry["_score"] is None or score > entry["_score"]):
+            latency = latency_key(kind)
+            entry.update(best=record["label"], _score=score, score=shown(score_key(kind), score),
+                         ms_p50=shown(latency, value(record, latency)))
+    return list(best.values())

@@ -20,8 +20,10 @@ def _lazy(module, attr):
 
 @hookimpl
 def alprkit_register_detectors(register):
-    register("whole_image", _lazy("detectors", "WholeImageDetector"), aliases=["crop"],
-             description="The whole image is one plate (inputs already cropped).")
+    # reads="crops": its input is a plate already cut out (the leaderboard scores it on crop sets);
+    # needs_weights=False: it has nothing to train, so it is scored without weights.
+    register("whole_image", _lazy("detectors", "WholeImageDetector"), aliases=["crop"], reads="crops",
+             needs_weights=False, description="The whole image is one plate (inputs already cropped).")
 
 
 @hookimpl
