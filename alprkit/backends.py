@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .threads import resolve as resolve_threads
 
 # auto: the shipped ONNX file on onnxruntime when there is one made from the weights, else torch.
 BACKENDS = ("auto", "torch", "torch_bf16", "onnxruntime")
@@ -42,8 +43,9 @@ class TorchBackend:
         import torch
 
         self.network = network.eval()
-        if threads:
-            torch.set_num_threads(int(threads))
+        # threads=None: chosen from the cores free now (alprkit.threads), not one per core.
+        self.threads, self.threads_reason = resolve_threads(threads)
+        torch.set_num_threads(self.threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         import torch
@@ -65,8 +67,8 @@ class CompiledBf16Backend:
         import torch
         import torch._inductor.config as inductor
 
-        if threads:
-            torch.set_num_threads(int(threads))
+        self.threads, self.threads_reason = resolve_threads(threads)
+        torch.set_num_threads(self.threads)
         inductor.freezing = True  # constant-fold weights into the graph (inference only)
         self.network = network.eval()
         self.compiled = torch.compile(self.network, dynamic=False)
@@ -87,8 +89,9 @@ class OnnxBackend:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = int(threads)
+        self.threads, self.threads_reason = resolve_threads(threads)
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1  # sequential execution: operators never run side by side
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -85,6 +85,8 @@ def open_onnx(path, threads=None) -> OnnxBackend:
     """An onnxruntime session of ``path``; a file onnxruntime cannot load is an InputError naming it."""
     try:
         return OnnxBackend(path, threads)
+    except ConfigError:  # a bad threads value, not a bad file
+        raise
     except Exception as exc:  # onnxruntime's load errors share no public base class
         raise InputError(path, f"not a loadable ONNX file ({str(exc).splitlines()[0][:200]})") from None
 

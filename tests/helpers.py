@@ -244,10 +244,14 @@ class FakeRecognizer:
 
 @pytest.fixture(scope="module")
 def one_torch_thread():
-    """One intra-op torch thread for a module's in-process runs (see plugin_env), restored afterwards."""
+    """One thread for a module's in-process runs (see plugin_env): torch's, and the default of every
+    backend built meanwhile (``alprkit.threads``); both restored afterwards."""
     import torch
+
+    from alprkit.threads import pinned
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    with pinned(1, "one thread for the tests (tests/helpers.py)"):
+        yield
     torch.set_num_threads(before)
