@@ -14,6 +14,7 @@ from ..backends import cache_dir
 from ..config import config_float, config_int
 from ..errors import ConfigError
 from . import report, runner
+from .provenance import threads_pinned
 from .store import RowStore
 
 
@@ -31,20 +32,10 @@ class Summary:
 def settings_of(cfg) -> runner.Settings:
     """The run's settings; a wrong value is a one-line error naming its key."""
     threads = config_int(cfg, "threads", minimum=1)
-    if threads is None:
-        threads = _default_threads()
     return runner.Settings(cache=cache_folder(cfg), warmup=config_int(cfg, "warmup", minimum=0) or 0,
                            iou=_iou(cfg), threads=threads, untrained=_flag(cfg.leaderboard, "untrained",
                                                                            "leaderboard.untrained"),
                            show_progress=_flag(cfg, "progress"), retry_failed=_flag(cfg, "retry_failed"))
-
-
-def _default_threads():
-    try:  # the cores actually free (another module's job); without it the components choose
-        from ..threads import default_threads
-    except ImportError:
-        return None
-    return default_threads()
 
 
 def _iou(cfg):
@@ -115,11 +106,12 @@ def run(cfg, command: str, log=lambda message: print(message, file=sys.stderr), 
         return summary
     parts: dict = {}  # components built so far, shared by every pass
     started = time.perf_counter()
-    for number, unit in enumerate(todo, start=1):
-        log(f"leaderboard: pass {number} of {len(todo)}")
-        summary.scored += runner.score(unit, settings, store, parts, registry, log)
-        if write_board:  # what is scored so far, readable while the run goes on
-            report.write_results(summary.output, runner.results(rows, store)[0])
+    with threads_pinned(settings.threads):
+        for number, unit in enumerate(todo, start=1):
+            log(f"leaderboard: pass {number} of {len(todo)}")
+            summary.scored += runner.score(unit, settings, store, parts, registry, log)
+            if write_board:  # what is scored so far, readable while the run goes on
+                report.write_results(summary.output, runner.results(rows, store)[0])
     if todo:
         log(f"leaderboard: scored {summary.scored} rows in {time.perf_counter() - started:.1f} s")
     summary.records, summary.missing = runner.results(rows, store)

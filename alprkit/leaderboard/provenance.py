@@ -12,9 +12,11 @@ import hashlib
 import os
 import platform
 import sys
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..registry import Weights, resolve_weights
 
 
@@ -79,7 +81,31 @@ def load_average() -> list:
         return []
 
 
-def torch_threads():
-    """Torch's intra-op threads, where torch is loaded (never imported just to ask)."""
-    torch = sys.modules.get("torch")
-    return torch.get_num_threads() if torch is not None else None
+def thread_provenance() -> dict:
+    """The threads components built now get (alprkit.threads' choice, and why), and torch's where loaded."""
+    out = {}
+    try:
+        from ..threads import choose
+    except ImportError:  # an older alprkit: the components choose for themselves
+        out["threads"] = None
+    else:
+        choice = choose()
+        out.update(threads=choice.threads, threads_reason=choice.reason)
+    torch = sys.modules.get("torch")  # never imported just to ask
+    if torch is not None:
+        out["torch_threads"] = torch.get_num_threads()
+    return out
+
+
+@contextmanager
+def threads_pinned(threads):
+    """Within the block components built with ``threads: null`` get ``threads`` (None: their own choice)."""
+    if threads is None:
+        yield
+        return
+    try:
+        from ..threads import pinned
+    except ImportError:
+        raise ConfigError("threads= needs alprkit.threads, which this install lacks") from None
+    with pinned(int(threads), f"threads={int(threads)} set for the leaderboard"):
+        yield

@@ -10,7 +10,6 @@ as it ends, a failing combination as a row with its one-line error, and the run 
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from ..evaluate import evaluate_many
 from . import benchmarks as bm
 from .combinations import (AXES, Combination, Options, axis_choices, crop_readers, enumerate_for, from_pipeline_config,
                            validate_vary)
-from .provenance import component_identity, load_average, machine, runtime, torch_threads
+from .provenance import component_identity, load_average, machine, runtime, thread_provenance
 from .shared import SharingPipeline, StageMemo
 from .store import RowStore, row_key
 
@@ -195,8 +194,7 @@ def score(unit: Unit, settings: Settings, store: RowStore, parts: dict, registry
     memo, built, done = StageMemo(), [], 0
     for row in unit.rows:
         try:
-            built.append((row, SharingPipeline.build(_with_threads(row.combination.config(), settings.threads,
-                                                                   registry), memo, parts, registry)))
+            built.append((row, SharingPipeline.build(row.combination.config(), memo, parts, registry)))
         except Exception as exc:  # one unbuildable combination (missing weights ...) must not stop the board
             store.put(_record(row, "error", _one_line(exc), {}, {}, {}))
             done += 1
@@ -212,7 +210,7 @@ def score(unit: Unit, settings: Settings, store: RowStore, parts: dict, registry
     context = {"started": started, "seconds": round(time.perf_counter() - wall, 3), "rows_in_pass": len(built),
                "warmup": warmup,
                "load_average": {"start": load_before, "end": load_average()}, "machine": machine(),
-               "threads": settings.threads, "torch_threads": torch_threads()}
+               **thread_provenance()}
     for (row, pipeline), result in zip(built, results):
         status, error = ("error", result.error) if result.error else ("ok", None)
         store.put(_record(row, status, error, result.metrics, context, _runtimes(row, pipeline)))
@@ -227,25 +225,6 @@ def _runtimes(row, pipeline) -> dict:
         if choice is not None:
             out[kind] = runtime(getattr(pipeline, kind), choice.node)
     return out
-
-
-def _with_threads(cfg, threads, registry):
-    """``threads`` set on the detector and recognizer nodes whose components take it."""
-    if not threads:
-        return cfg
-    for kind in ("detector", "recognizer"):
-        node = cfg.get(kind)
-        if node is not None and _takes(registry.get(kind, node.name).factory, "threads"):
-            node.threads = int(threads)
-    return cfg
-
-
-def _takes(factory, name) -> bool:
-    try:
-        parameters = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _record(row: Row, status, error, metrics, context, runtimes) -> dict:
