@@ -81,38 +81,16 @@ def shipped_weights(registry) -> list[ShippedWeights]:
 
 
 def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None) -> list[dict]:
-    """Export every shipped weights file to ONNX beside it and check each for parity; raise if any fails.
-
-    Each file is checked twice: the network against torch on random inputs, then the
-    component built the way ``backend=auto`` builds it (from the new files) against the
-    torch one on the sample crops or synthetic scenes.
-    """
-    from .parity import (detector_agreement, output_parity, parity, recognizer_agreement, sample_crops,
-                         sample_scenes)
-
+    """Export every shipped weights file to ONNX beside it and check each (:func:`check_shipped`);
+    raise if any check fails."""
     reports, failed = [], []
-    scenes = None
     for item in shipped_weights(registry):
         reference = registry.create(item.kind, item.name, backend="torch")
         if item.kind == "recognizer":
-            target = export_recognizer(reference, onnx_beside(item.path), opset, item.path)
-            checks = {"random": parity(reference.network, target, reference.input_size, tolerance)}
-            built = registry.create(item.kind, item.name, backend="auto")
-            checks["samples"] = recognizer_agreement(reference, built, sample_crops(reference.input_size), tolerance)
-            files = [target]
+            export_recognizer(reference, onnx_beside(item.path), opset, item.path)
         else:
-            written = export_detector(reference, item.path, opset, item.path)
-            checks = {f"random {part}": output_parity(network, written[part], size, tolerance)
-                      for part, (network, size, _) in reference.onnx_parts().items()}
-            built = registry.create(item.kind, item.name, backend="auto")
-            scenes = scenes or sample_scenes()
-            checks["scenes"] = detector_agreement(reference, built, scenes)
-            files = list(written.values())
-        chosen = getattr(built, "backend_choice", None)
-        on_onnx = chosen is not None and chosen.backend == "onnxruntime" and bool(chosen.sessions)
-        report = {"weights": item.name, "files": [str(f) for f in files],
-                  "mb": round(sum(f.stat().st_size for f in files) / 1e6, 2), "auto_runs_onnx": on_onnx,
-                  **checks, "ok": on_onnx and all(c["ok"] for c in checks.values())}
+            export_detector(reference, item.path, opset, item.path)
+        report = check_shipped(registry, item, tolerance, reference)
         reports.append(report)
         if on_report:
             on_report(report)
@@ -122,3 +100,40 @@ def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None) -> list[d
         raise AlprkitError(f"exported ONNX files differ from PyTorch (or are not used by backend=auto) for "
                            f"{', '.join(failed)}; see the JSON lines above")
     return reports
+
+
+def check_shipped(registry, item: ShippedWeights, tolerance=1e-3, reference=None) -> dict:
+    """Whether the ONNX files beside a shipped weights file were made from it and do what it does.
+
+    The networks are compared with torch on random inputs, then the component
+    ``backend=auto`` builds (from the ONNX files) with the torch one on the sample crops
+    (recognizers) or synthetic scenes (detectors).
+    """
+    from .parity import (detector_agreement, output_parity, parity, recognizer_agreement, sample_crops,
+                         sample_scenes)
+
+    reference = reference or registry.create(item.kind, item.name, backend="torch")
+    built = registry.create(item.kind, item.name, backend="auto")
+    if item.kind == "recognizer":
+        files = {None: onnx_beside(item.path)}
+        checks = {"random": parity(reference.network, files[None], reference.input_size, tolerance),
+                  "samples": recognizer_agreement(reference, built, sample_crops(reference.input_size), tolerance)}
+    else:
+        parts = reference.onnx_parts()
+        files = {part: onnx_beside(item.path, part) for part in parts}
+        checks = {f"random {part}": output_parity(network, files[part], size, tolerance)
+                  for part, (network, size, _) in parts.items()}
+        checks["scenes"] = detector_agreement(reference, built, sample_scenes())
+    digest = file_sha256(item.path)
+    fresh = all(_recorded_sha256(path) == digest for path in files.values())
+    chosen = getattr(built, "backend_choice", None)
+    on_onnx = chosen is not None and chosen.backend == "onnxruntime" and bool(chosen.sessions)
+    return {"weights": item.name, "files": [str(f) for f in files.values()],
+            "mb": round(sum(f.stat().st_size for f in files.values()) / 1e6, 2), "made_from_these_weights": fresh,
+            "auto_runs_onnx": on_onnx, **checks, "ok": fresh and on_onnx and all(c["ok"] for c in checks.values())}
+
+
+def _recorded_sha256(path) -> str | None:
+    from .shipped_onnx import open_onnx
+
+    return open_onnx(path).metadata.get(WEIGHTS_SHA256)
