@@ -5,8 +5,9 @@
 the sha256 of the weights file it was made from in its metadata. A file whose hash no
 longer matches was exported before the weights were retrained: it is stale and not used.
 
-``backend=auto`` (the shipped configs' default) runs such a file on onnxruntime, the
-fastest CPU backend measured here (README, recognizer speed), and eager torch otherwise.
+``backend=auto`` (the shipped configs' default) runs such a file on onnxruntime, which
+needs no torch and was the fastest backend at batch 1 here (README, recognizer speed;
+compiled bf16 is faster at batch 32 but compiles for tens of seconds), and eager torch otherwise.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
         print(f"alprkit: {words}; running the weights with torch instead", file=sys.stderr)
         return BackendChoice(fallback, f"{words}; " + _fallback_words(fallback))
     names = ", ".join(p.name for p in files.values())
-    why = "auto: onnxruntime is the fastest CPU backend here" if requested == "auto" else "backend=onnxruntime"
+    why = ("auto: onnxruntime needs no torch and is the fastest at batch 1" if requested == "auto"
+           else "backend=onnxruntime")
     return BackendChoice("onnxruntime", f"{names}, exported from these weights ({why})", sessions)
 
 

@@ -1,7 +1,10 @@
-"""``alprkit bench``: plates/s at each batch size for every recognizer and backend.
+"""``alprkit bench``: plates/s at each batch size for every recognizer and backend, or of a pipeline's read.
 
 The eager PyTorch fp32 backend (``torch``) is measured in the same run, and every
-other backend is reported as a ratio to it.
+other backend is reported as a ratio to it. ``pipeline=NAME`` times that pipeline's
+whole read of a crop instead (network, recognizer, decoding and post-filters, the read).
+Each figure is taken idle and with one core kept busy by a second process (``load``),
+with the threads each load gets and why.
 """
 
 from __future__ import annotations
@@ -10,40 +13,86 @@ import json
 import os
 import platform
 import sys
+from contextlib import nullcontext
 from dataclasses import asdict
 
 from omegaconf import OmegaConf
 
+from .. import plugins
 from ..atomic import write_json_atomic
-from ..bench import network_cost, run_bench
+from ..bench import LOADS, machine_load, network_cost, run_bench, runs_on, sample_frames, thread_choice, time_read
+from ..config import config_float, config_int
 from ..errors import ConfigError
 from ..metrics import format_table
-from .. import plugins
-
+from ..threads import pinned
 
 # Table 4 of the LPRNet paper; the others have no paper figure.
 PAPER_GFLOPS = {"lprnet_baseline": "0.71", "lprnet_basic": "0.34", "lprnet_reduced": "0.163"}
 
 
 def main(cfg, words) -> int:
+    settings = _settings(cfg)
+    if cfg.get("pipeline"):
+        report = _bench_pipeline(cfg, settings)
+    else:
+        report = _bench_recognizers(cfg, settings)
+    report["machine"] = {"cpus": os.cpu_count(), "usable_cores": len(_affinity()),
+                         "processor": platform.processor() or platform.machine(), "threads": settings["threads"]}
+    if cfg.output:
+        write_json_atomic(cfg.output, report)
+    print(json.dumps(report))
+    return 0
+
+
+def _settings(cfg) -> dict:
+    batches = cfg.batches if OmegaConf.is_list(cfg.batches) else [cfg.batches]
+    loads = list(cfg.load) if OmegaConf.is_list(cfg.load) else [cfg.load]
+    for load in loads:
+        if load not in LOADS:
+            raise ConfigError(f"bench load must be a list of {', '.join(LOADS)}, got {load!r}")
+    return {
+        "batches": [config_int({"batches": b}, "batches", minimum=1) for b in batches],
+        "loads": loads,
+        "threads": config_int(cfg, "threads", minimum=1),
+        "seconds": config_float(cfg, "seconds", minimum=0.0),
+        "warmup": config_int(cfg, "warmup", minimum=0) or 0,
+    }
+
+
+def _under_loads(settings, measure) -> tuple[list, list]:
+    """``measure(load)`` under each load, and what the default thread count was under it and why."""
+    results, choices = [], []
+    for load in settings["loads"]:
+        with machine_load(load):
+            if settings["threads"]:  # every backend gets it, as if each component's config said so
+                held = pinned(settings["threads"], f"threads={settings['threads']} set in the bench config")
+            else:
+                thread_choice()  # measured again under this load
+                held = nullcontext()
+            with held:
+                choice = thread_choice(refresh=False)
+                choices.append({"load": load, "threads": choice.threads, "why": choice.reason})
+                print(f"alprkit: bench {load}: {choice.threads} threads ({choice.reason})", file=sys.stderr)
+                results += measure(load)
+    return results, choices
+
+
+def _bench_recognizers(cfg, settings) -> dict:
     backends = list(cfg.backends)
     if "torch" not in backends:
         backends.insert(0, "torch")  # the reference every ratio is taken against
     elif backends[0] != "torch":
         backends.remove("torch")
         backends.insert(0, "torch")
-    batches = [int(b) for b in cfg.batches]
-    if any(b < 1 for b in batches):
-        raise ConfigError(f"bench batches must be >= 1, got {batches}")
     registry = plugins.registry()
     params = OmegaConf.to_container(cfg.params) if cfg.params else {}
 
     def create(name, backend):
-        return registry.create("recognizer", name, backend=backend, threads=cfg.threads, **params)
+        return registry.create("recognizer", name, backend=backend, threads=settings["threads"], **params)
 
     def show(cell):
-        print(f"alprkit: {cell.recognizer} {cell.backend} batch {cell.batch}: {cell.plates_per_s:.0f} plates/s",
-              file=sys.stderr)
+        print(f"alprkit: {cell.load}: {cell.recognizer} {cell.backend} batch {cell.batch}: "
+              f"{cell.plates_per_s:.0f} plates/s", file=sys.stderr)
 
     costs = []
     for name in cfg.recognizers:
@@ -54,15 +103,64 @@ def main(cfg, words) -> int:
                       "paper_gflops": PAPER_GFLOPS.get(name, "-")})
     print(format_table(costs, ["recognizer", "input", "params_m", "gflops", "paper_gflops"]))
     print()
-    cells = run_bench(create, list(cfg.recognizers), backends, batches, float(cfg.seconds), int(cfg.warmup), show)
-    rows = [{"recognizer": c.recognizer, "backend": c.backend, "batch": c.batch,
-             "plates_per_s": f"{c.plates_per_s:.0f}", "ms_per_plate": c.ms_per_plate,
-             "vs_eager_fp32": f"{c.vs_eager_fp32:.2f}x"} for c in cells]
-    print(format_table(rows, ["recognizer", "backend", "batch", "plates_per_s", "ms_per_plate", "vs_eager_fp32"]))
-    report = {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "threads": cfg.threads},
-              "models": costs, "cells": [asdict(c) for c in cells]}
-    if cfg.output:
-        write_json_atomic(cfg.output, report)
-    print(json.dumps(report))
-    return 0
+    cells, choices = _under_loads(settings, lambda load: run_bench(
+        create, list(cfg.recognizers), backends, settings["batches"], settings["seconds"], settings["warmup"], show,
+        load))
+    idle = {(c.recognizer, c.backend, c.batch): c.plates_per_s for c in cells if c.load == "idle"}
+    rows = [{"load": c.load, "recognizer": c.recognizer, "backend": c.backend, "runs_on": c.runs_on,
+             "threads": c.threads, "batch": c.batch, "plates_per_s": f"{c.plates_per_s:.0f}",
+             "ms_per_plate": c.ms_per_plate, "vs_eager_fp32": f"{c.vs_eager_fp32:.2f}x",
+             "vs_idle": _ratio(c.plates_per_s, idle.get((c.recognizer, c.backend, c.batch)), c.load)} for c in cells]
+    _print_choices(choices)
+    print(format_table(rows, ["load", "recognizer", "backend", "runs_on", "threads", "batch", "plates_per_s",
+                              "ms_per_plate", "vs_eager_fp32", "vs_idle"]))
+    return {"loads": choices, "models": costs, "cells": [asdict(c) for c in cells]}
+
+
+def _bench_pipeline(cfg, settings) -> dict:
+    from ..pipeline import Pipeline
+
+    name = cfg.pipeline.get("name") or "pipeline"
+    frames = sample_frames(cfg.pipeline)
+    backends = {}
+
+    def measure(load):
+        pipeline = Pipeline.from_config(cfg)  # built under this load: its threads are this load's
+        backends[load] = runs_on(pipeline.recognizer)
+        print(f"alprkit: bench {load}: recognizer on {backends[load][0]} ({backends[load][2]})", file=sys.stderr)
+        return time_read(pipeline, frames, settings["batches"], settings["seconds"], settings["warmup"], load)
+
+    cells, choices = _under_loads(settings, measure)
+    for choice in choices:
+        choice["runs_on"], choice["recognizer_threads"], choice["recognizer_why"] = backends[choice["load"]]
+    idle = {c.batch: c.plates_per_s for c in cells if c.load == "idle"}
+    rows = [{"pipeline": c.pipeline, "load": c.load, "runs_on": c.runs_on, "threads": c.threads, "batch": c.batch,
+             "network_ms": c.network_ms, "recognizer_ms": c.recognizer_ms, "decode_ms": c.decode_ms,
+             "read_ms": c.read_ms, "plates_per_s": f"{c.plates_per_s:.0f}",
+             "vs_idle": _ratio(c.plates_per_s, idle.get(c.batch), c.load)} for c in cells]
+    _print_choices(choices)
+    print(format_table(rows, ["pipeline", "load", "runs_on", "threads", "batch", "network_ms", "recognizer_ms",
+                              "decode_ms", "read_ms", "plates_per_s", "vs_idle"]))
+    return {"pipeline": name, "loads": choices, "reads": [asdict(c) for c in cells]}
+
+
+def _print_choices(choices):
+    for choice in choices:
+        line = f"{choice['load']}: {choice['threads']} threads ({choice['why']})"
+        if choice.get("recognizer_why"):
+            line += f"; recognizer on {choice['runs_on']}: {choice['recognizer_why']}"
+        print(line)
+    print()
+
+
+def _ratio(rate, idle_rate, load):
+    if load == "idle" or not idle_rate:
+        return "-"
+    return f"{rate / idle_rate:.2f}x"
+
+
+def _affinity():
+    try:
+        return os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return range(os.cpu_count() or 1)
