@@ -13,16 +13,30 @@ LABEL_FG = (255, 255, 255)
 
 
 @lru_cache(maxsize=8)
-def _font(size: int):
-    """Noto Sans CJK Bold from the installed font package (Latin and Chinese glyphs)."""
-    from importlib.resources import files
-
+def _font(size: int, full: bool = False):
+    """The bundled label font (Noto Sans CJK SC Bold cut to the plate characters: alprkit/fonts), or with
+    ``full`` the whole Noto Sans CJK font of the train extra when it is installed."""
     from PIL import ImageFont
 
-    path = files("manimgx_fonts_cjk") / "NotoSansCJK-VF.otf.ttc"
-    font = ImageFont.truetype(str(path), size, index=2)  # face 2: Simplified Chinese
-    font.set_variation_by_name("Bold")
-    return font
+    from .fonts import LABEL_FONT
+
+    if full:
+        try:
+            from importlib.resources import files
+
+            font = ImageFont.truetype(str(files("manimgx_fonts_cjk") / "NotoSansCJK-VF.otf.ttc"), size, index=2)
+            font.set_variation_by_name("Bold")  # face 2: Simplified Chinese; the default weight is Thin
+            return font
+        except (ModuleNotFoundError, OSError):
+            pass
+    return ImageFont.truetype(str(LABEL_FONT), size)
+
+
+@lru_cache(maxsize=1)
+def _label_characters() -> frozenset:
+    from .fonts import label_characters
+
+    return label_characters()
 
 
 def annotate(pixels: np.ndarray, reads) -> np.ndarray:
@@ -36,7 +50,7 @@ def annotate(pixels: np.ndarray, reads) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     scale = max(image.size) / 1000
     width = max(2, round(2 * scale))
-    font = _font(max(12, round(22 * scale)))
+    size = max(12, round(22 * scale))
     for read in reads:
         det = read.detection
         draw.rectangle(det.box, outline=BOX, width=width)
@@ -45,6 +59,8 @@ def annotate(pixels: np.ndarray, reads) -> np.ndarray:
         label = f"{read.recognition.text} {read.recognition.confidence:.2f}"
         if read.recognition.region_confidence is not None:
             label += f" {read.recognition.region} {read.recognition.region_confidence:.2f}"
+        # A character the label font lacks (a third-party recognizer's alphabet) needs the whole font.
+        font = _font(size, full=not set(label) <= _label_characters())
         x, y = det.box[0], det.box[1]
         left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
         y = y - (bottom - top) - 3 * width if y - (bottom - top) - 3 * width > 0 else det.box[3] + width

@@ -1,7 +1,8 @@
 """Which packages come with the ``train`` extra, and the one-line error when one is missing.
 
 The base install reads plates with onnxruntime, OpenCV and NumPy; training, export,
-the torch backends and the leaderboard's plot need ``pip install 'alprkit[train]'``.
+the torch backends, synthetic data (its CJK font) and the leaderboard's plot need
+``pip install 'alprkit[train]'``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from .errors import MissingExtraError
 
 TRAIN_INSTALL = "pip install 'alprkit[train]'"
 TRAIN_MODULES = frozenset({"torch", "torchvision", "timm", "pytorch_lightning", "lightning", "lightning_fabric",
-                           "torchmetrics", "tensorboard", "onnx", "onnxscript", "matplotlib"})
+                           "torchmetrics", "tensorboard", "onnx", "onnxscript", "matplotlib", "manimgx_fonts_cjk"})
 
 
 def missing_train_module(exc: BaseException) -> str | None:

@@ -48,9 +48,10 @@ def _texts(records):
     return [(r["source"], r["text"], r["region"]) for r in records]
 
 
-def test_run_reads_the_built_in_samples_as_torch_does(no_torch, capsys):
-    result = run_alprkit("run", "progress=false", env=no_torch)
+def test_run_reads_the_built_in_samples_as_torch_does(no_torch, capsys, tmp_path):
+    result = run_alprkit("run", "progress=false", f"output={tmp_path}", env=no_torch)
     assert result.returncode == 0, result.stderr
+    assert len(list(tmp_path.rglob("*.annotated.jpg"))) == 8  # labels drawn with the bundled font
     assert "Traceback" not in result.stderr
     status, out, _ = cli(capsys, "run", "progress=false", "recognizer.backend=torch")
     assert status == 0

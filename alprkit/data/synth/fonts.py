@@ -1,7 +1,7 @@
 """Glyph masks for plate characters and small printed text, rendered once and cached.
 
 The only font is the Noto Sans CJK variable font of the ``manimgx-fonts-cjk``
-dependency (face 2 is Simplified Chinese; its Latin glyphs are Source Sans), so
+package of the train extra (face 2 is Simplified Chinese; its Latin glyphs are Source Sans), so
 nothing is downloaded at run time. Plate typefaces are narrow and tall; stretching
 the glyph to the plate's character cell gets their proportions, and the weight axis
 gives the stroke widths of different plate fonts. OpenCV's built-in font (the
@@ -40,8 +40,9 @@ def font_path() -> str:
     try:
         path = resources.files(_FONT_PACKAGE) / _FONT_FILE
     except ModuleNotFoundError:
-        message = f"the synthetic data engine needs the font package {_FONT_PACKAGE!r} (a dependency of alprkit)"
-        raise AlprkitError(message) from None
+        from ...extras import train_extra_error
+
+        raise train_extra_error("the synthetic data engine", _FONT_PACKAGE) from None
     if not path.is_file():
         raise AlprkitError(f"font file {_FONT_FILE} missing from package {_FONT_PACKAGE!r}")
     return str(path)
