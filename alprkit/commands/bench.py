@@ -20,6 +20,7 @@ from omegaconf import OmegaConf
 
 from .. import plugins
 from ..atomic import write_json_atomic
+from ..batch import plural
 from ..bench import LOADS, machine_load, network_cost, run_bench, runs_on, sample_frames, thread_choice, time_read
 from ..config import config_float, config_int
 from ..errors import ConfigError
@@ -72,7 +73,7 @@ def _under_loads(settings, measure) -> tuple[list, list]:
             with held:
                 choice = thread_choice(refresh=False)
                 choices.append({"load": load, "threads": choice.threads, "why": choice.reason})
-                print(f"alprkit: bench {load}: {choice.threads} threads ({choice.reason})", file=sys.stderr)
+                print(f"alprkit: bench {load}: {plural(choice.threads, 'thread')} ({choice.reason})", file=sys.stderr)
                 results += measure(load)
     return results, choices
 
@@ -127,12 +128,11 @@ def _bench_pipeline(cfg, settings) -> dict:
     def measure(load):
         pipeline = Pipeline.from_config(cfg)  # built under this load: its threads are this load's
         backends[load] = runs_on(pipeline.recognizer)
-        print(f"alprkit: bench {load}: recognizer on {backends[load][0]} ({backends[load][2]})", file=sys.stderr)
         return time_read(pipeline, frames, settings["batches"], settings["seconds"], settings["warmup"], load)
 
     cells, choices = _under_loads(settings, measure)
     for choice in choices:
-        choice["runs_on"], choice["recognizer_threads"], choice["recognizer_why"] = backends[choice["load"]]
+        choice["runs_on"], choice["recognizer_threads"], choice["backend_why"] = backends[choice["load"]]
     idle = {c.batch: c.plates_per_s for c in cells if c.load == "idle"}
     rows = [{"pipeline": c.pipeline, "load": c.load, "runs_on": c.runs_on, "threads": c.threads, "batch": c.batch,
              "network_ms": c.network_ms, "recognizer_ms": c.recognizer_ms, "decode_ms": c.decode_ms,
@@ -146,10 +146,10 @@ def _bench_pipeline(cfg, settings) -> dict:
 
 def _print_choices(choices):
     for choice in choices:
-        line = f"{choice['load']}: {choice['threads']} threads ({choice['why']})"
-        if choice.get("recognizer_why"):
-            line += f"; recognizer on {choice['runs_on']}: {choice['recognizer_why']}"
-        print(line)
+        print(f"{choice['load']}: {plural(choice['threads'], 'thread')} by default ({choice['why']})")
+        if choice.get("backend_why"):
+            print(f"{choice['load']}: recognizer on {choice['runs_on']}, "
+                  f"{plural(choice['recognizer_threads'] or 0, 'thread')} ({choice['backend_why']})")
     print()
 
 
