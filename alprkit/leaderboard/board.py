@@ -132,4 +132,4 @@ def write(cfg, summary: Summary, command: str):
 def _print_plan(rows, todo, log):
     log(f"leaderboard: {len(rows)} rows planned, {sum(len(u.rows) for u in todo)} to score in {len(todo)} passes")
     for unit in todo:
-        log(f"  {unit.part.name:<28} detector {unit.detector:<12} {len(unit.rows)} rows")
+        log(f"  {unit.part.name:<28} {unit.detector:<30} {len(unit.rows)} rows")

@@ -50,10 +50,10 @@ class Row:
 
 @dataclass
 class Unit:
-    """Rows scored in one pass: one benchmark part, one detector."""
+    """Rows scored in one pass: one benchmark part, one detector (on crops, one recognizer)."""
 
     part: bm.Part
-    detector: str
+    detector: str  # what the pass shares, as the log and plan=true show it
     rows: list = field(default_factory=list)
 
 
@@ -170,14 +170,21 @@ class _RegionProbe:
 
 
 def units(rows: list, store: RowStore, retry_failed: bool) -> list[Unit]:
-    """The rows still to score, grouped by benchmark part and detector, in plan order."""
+    """The rows still to score, in plan order, grouped into passes that share their costly stage.
+
+    On photos and video the detector costs most: a pass is one detector on one part. A crop
+    reader costs nothing, so crop parts are split by recognizer (more passes for parallel jobs).
+    """
     grouped = {}
     for row in rows:
         cached = store.get(row.key)
         if cached is not None and (cached.get("status") == "ok" or not retry_failed):
             continue
-        key = (row.part.name, row.combination.detector.spec)
-        grouped.setdefault(key, Unit(row.part, row.combination.detector.option)).rows.append(row)
+        c = row.combination
+        shared = c.recognizer if row.part.kind == CROPS and c.recognizer is not None else c.detector
+        key = (row.part.name, c.detector.spec, shared.spec)
+        label = f"{c.detector.option} + {shared.option}" if shared is not c.detector else c.detector.option
+        grouped.setdefault(key, Unit(row.part, label)).rows.append(row)
     return list(grouped.values())
 
 
@@ -202,7 +209,7 @@ def score(unit: Unit, settings: Settings, store: RowStore, parts: dict, registry
         for row, _ in built:
             store.put(_record(row, "error", f"no item of {part.name} to score", {}, {}, {}))
         return done + len(built)
-    log(f"leaderboard: {part.name}: {len(built)} rows with detector {unit.detector} ({len(dataset)} items)")
+    log(f"leaderboard: {part.name}: {len(built)} rows with {unit.detector} ({len(dataset)} items)")
     # Components are warm after the first pass; a small set (a few tracks) keeps most of its items.
     warmup = min(settings.warmup, len(dataset.tracks() if part.kind == TRACKS else dataset) // 3)
     results = evaluate_many([p for _, p in built], dataset, warmup=warmup, iou_threshold=settings.iou,
