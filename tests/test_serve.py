@@ -14,7 +14,15 @@ import time
 import cv2
 import numpy as np
 import pytest
-from helpers import REPO, FakeRecognizer, assert_one_line_error, cli, one_torch_thread, plugin_env  # noqa: F401
+from helpers import (  # noqa: F401 (one_torch_thread: a fixture)
+    REPO,
+    FakeRecognizer,
+    assert_one_line_error,
+    cli,
+    one_torch_thread,
+    plugin_env,
+    run_python,
+)
 
 import alprkit
 from alprkit import plugins
@@ -251,6 +259,15 @@ def test_a_taken_port_is_one_line(capsys):
 def test_serve_help(capsys):
     status, out, _ = cli(capsys, "serve", "--help")
     assert status == 0 and out.startswith("usage: alprkit serve [key=value ...]") and "/v1/read" in out
+
+
+def test_the_server_modules_import_no_model_library():
+    result = run_python(
+        "import sys\n"
+        "import alprkit.serve, alprkit.served_pipelines, alprkit.microbatch, alprkit.serve_client, alprkit.api\n"
+        "heavy = {'torch', 'timm', 'lightning', 'pytorch_lightning', 'onnxruntime'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n")
+    assert result.returncode == 0, result.stderr
 
 
 # -- the pieces, without HTTP ---------------------------------------------------------------------------
