@@ -183,7 +183,7 @@ def create_app(pipelines: ServedPipelines, batcher: MicroBatcher, limits: Limits
 
 async def _upload(request, limit: int) -> tuple[bytes, str, dict]:
     """(image bytes, source name, settings) of a request; mistakes are an HttpError."""
-    settings = _settings(request.query_params.multi_items(), {})
+    settings = _add_settings(request.query_params.multi_items(), {})
     body = await _body(request, limit)
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
@@ -195,7 +195,7 @@ async def _upload(request, limit: int) -> tuple[bytes, str, dict]:
     return data, source, settings
 
 
-def _settings(items, settings: dict) -> dict:
+def _add_settings(items, settings: dict) -> dict:
     for key, value in items:
         if key in settings:
             raise HttpError(400, f"{key!r} is given twice")
@@ -247,7 +247,7 @@ async def _form(request, body: bytes, settings: dict) -> tuple[bytes, str]:
         if not isinstance(image, UploadFile):
             raise HttpError(400, f"field '{FIELD}' must be a file upload (-F {FIELD}=@car.jpg), not text")
         texts = [(k, v) for k, v in form.multi_items() if k != FIELD and not isinstance(v, UploadFile)]
-        _settings(texts, settings)
+        _add_settings(texts, settings)
         extra = [k for k in files if k != FIELD]
         if extra:
             raise HttpError(400, f"unexpected file field {extra[0]!r}: the image goes in '{FIELD}'")

@@ -19,7 +19,6 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional, Sequence
 
 _SERVING = re.compile(r"alprkit: serving .* on (http://\S+) ")
