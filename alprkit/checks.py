@@ -159,9 +159,17 @@ def _check_eval(cfg):
         _output_file("output", cfg.output)
 
 
+# Train settings read only when given (+train.stages=[onet]: the detector stages to train).
+OPTIONAL_TRAIN_KEYS = ("stages",)
+
+
 def _check_train(cfg):
     t = cfg.train
-    for key in ("steps", "batch_size", "val_every"):
+    _check_train_keys(t)
+    if cfg.get("detector") and config_int(t, "num_nodes", minimum=1, name="train.num_nodes") not in (None, 1):
+        raise ConfigError(f"train.num_nodes={t.num_nodes}: detector training runs on one machine (train.devices "
+                          "GPUs); several machines (num_nodes) are for recognizer training")
+    for key in ("steps", "batch_size", "val_every", "num_nodes"):
         config_int(t, key, minimum=1, name=f"train.{key}")
     config_int(t, "workers", minimum=0, name="train.workers")
     config_float(t, "lr", minimum=0.0, above=True, name="train.lr")
@@ -180,6 +188,16 @@ def _check_train(cfg):
     resume = t.get("resume")
     if resume and resume != "auto":
         _check_file("train.resume", resume, "checkpoint (train.resume=auto continues the output's run)")
+
+
+def _check_train_keys(t):
+    """A train setting no trainer reads would be dropped silently: it is a mistake, named with the known ones."""
+    from .config import group_yaml
+
+    known = {*(group_yaml("train", "default") or {}), *OPTIONAL_TRAIN_KEYS}
+    unknown = sorted(set(t) - known)
+    if unknown:
+        raise ConfigError(f"train.{unknown[0]} is not a train setting (settings: {', '.join(sorted(known))})")
 
 
 def _check_api(cfg):

@@ -195,5 +195,8 @@ def _one_line(exc, group_options) -> str:
     key = re.search(r"Could not override '([^']+)'", text)
     if key:
         return f"unknown config key {key.group(1)!r} (prefix it with '+' to add a new key)"
+    key = re.search(r"An item is already at '([^']+)'", text)
+    if key:
+        return f"{key.group(1)} is already a setting: set it without the '+' ({key.group(1)}=...)"
     first = text.splitlines()[0] if text else type(exc).__name__
     return first

@@ -57,7 +57,8 @@ def test_every_combination_of_the_varied_stages_is_a_row(board):
     for row in rows:
         by_kind.setdefault(row["kind"], []).append(row)
     # crops: 2 recognizers x 2 decoders x 3 post-filters (passthrough, template, charset), read whole
-    crops = {(r["options"]["recognizer"], r["options"]["decoder"], r["options"]["postfilter"][0]) for r in by_kind["crops"]}
+    crops = {(r["options"]["recognizer"], r["options"]["decoder"], r["options"]["postfilter"][0])
+             for r in by_kind["crops"]}
     assert len(by_kind["crops"]) == len(crops) == 12
     assert {r["components"]["detector"] for r in by_kind["crops"]} == {"whole_image"}
     assert {d for _, d, _ in crops} == {"greedy", "beam"} and {p for _, _, p in crops} == {"passthrough", "template",
@@ -234,7 +235,8 @@ def test_the_bundled_boards_plan_every_real_and_synthetic_set(capsys, real_data,
     assert folders == {p.name for p in real_data.iterdir() if p.is_dir()}
     kinds = {node.kind for node in cfg.leaderboard.benchmarks.values()}
     assert kinds == {"crops", "scenes", "tracks", "detection"}
-    synth_regions = {(node.kind, node.synth.regions) for node in cfg.leaderboard.benchmarks.values() if node.get("synth")}
+    synth_regions = {(node.kind, node.synth.regions) for node in cfg.leaderboard.benchmarks.values()
+                     if node.get("synth")}
     assert {r for k, r in synth_regions if k == "tracks"} == {"cn", "us", "eu", "br"}
     assert {r for k, r in synth_regions if k == "crops"} == {"cn", "us", "eu", "br"}
     assert [b.name for b in runner.selected_benchmarks(cfg.leaderboard)] == list(cfg.leaderboard.benchmarks)

@@ -92,8 +92,9 @@ def train_recognizer(cfg) -> int:
                                   save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
                                   mode="max", filename="best")
     trainer = pl.Trainer(
-        max_steps=t.steps, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
-        precision=t.precision, logger=[CSVLogger(output, name="logs"), TensorBoardLogger(output, name="tb")],
+        max_steps=t.steps, accelerator=t.accelerator, devices=t.devices, num_nodes=t.get("num_nodes", 1),
+        strategy=t.strategy, precision=t.precision,
+        logger=[CSVLogger(output, name="logs"), TensorBoardLogger(output, name="tb")],
         callbacks=[checkpoints], val_check_interval=t.val_every if val_items else None,
         check_val_every_n_epoch=None, limit_val_batches=1.0 if val_items else 0, num_sanity_val_steps=0,
         enable_progress_bar=cfg.progress, log_every_n_steps=min(50, t.val_every), default_root_dir=output,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write, write_bytes_atomic, write_text_atomic
 from . import page
-from .columns import (KIND_COLUMNS, KIND_TITLES, STAGES, fixed_stages, latency_key, option_text, pareto, score_key,
+from .columns import (KIND_COLUMNS, KIND_TITLES, fixed_stages, latency_key, option_text, pareto, score_key,
                       shown, value, varied_stages)
 
 RESULTS = "results.jsonl"
@@ -114,9 +114,11 @@ def _explain(kind) -> str:
     what = {"crops": "Accuracy: exact reads of the cut-out plates.",
             "scenes": "Accuracy: plates found (IoU >= 0.5) and read exactly; AP over the plate boxes.",
             "tracks": "Accuracy: one read per vehicle, chosen by the selector, exactly right.",
-            "detection": "AP at IoU 0.5 (and the mean over 0.5..0.95) of the plate boxes; these sets have no text."}[kind]
+            "detection": "AP at IoU 0.5 (and the mean over 0.5..0.95) of the plate boxes; the sets have no text.",
+            }[kind]
     return (f"{what} Latency: median ms {latency} after warm-up, each stage's time as measured when it ran, on the "
-            "machine in the row's provenance. `front`: the row's number on the Pareto front of accuracy against latency.")
+            "machine in the row's provenance. `front`: the row's number on the Pareto front of accuracy against "
+            "latency.")
 
 
 def _index(records, groups, notes, missing, header) -> str:
@@ -128,20 +130,24 @@ def _index(records, groups, notes, missing, header) -> str:
                                     if any(kind == k for kind, _ in groups.values()))
              + f" · [every row, sortable]({HTML}) · [`{RESULTS}`]({RESULTS})", "",
              "## Best per benchmark", "",
-             "| benchmark | kind | region | rows | best | score | ms p50 | fastest within 1 point of it | score | ms p50 |",
+             "| benchmark | kind | region | rows | best | score | ms p50 | fastest within 1 point of it | score "
+             "| ms p50 |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, (kind, rows) in groups.items():
         ranked = _ranked(kind, rows)
         if not ranked:
-            lines.append(f"| {name} | {kind} | {rows[0].get('region') or 'any'} | {len(rows)} | (none scored) | | | | | |")
+            region = rows[0].get("region") or "any"
+            lines.append(f"| {name} | {kind} | {region} | {len(rows)} | (none scored) | | | | | |")
             continue
         score, latency = score_key(kind), latency_key(kind)
         best = ranked[0]
         close = [r for r in ranked if value(r, score) >= value(best, score) - 0.01 and value(r, latency) is not None]
         fast = min(close, key=lambda r: value(r, latency)) if close else best
-        lines.append(f"| {name} | {kind} | {best.get('region') or 'any'} | {len(rows)} | `{best['label']}` | "
-                     f"{shown(score, value(best, score))} | {shown(latency, value(best, latency))} | `{fast['label']}` | "
-                     f"{shown(score, value(fast, score))} | {shown(latency, value(fast, latency))} |")
+        cells = [name, kind, best.get("region") or "any", str(len(rows))]
+        for record in (best, fast):
+            cells += [f"`{record['label']}`", shown(score, value(record, score)),
+                      shown(latency, value(record, latency))]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Where it ran", "", *_machines(records)]
     if notes:
         lines += ["", "## Not scored", "", *[f"- {n}" for n in sorted(set(notes))]]

@@ -113,7 +113,8 @@ def _shortcuts(selection, options) -> list:
         names = list(selection)
         unknown = sorted(set(names) - set(group_options("pipeline")))
         if unknown:
-            raise ConfigError(f"leaderboard.pipelines: unknown {', '.join(unknown)} (available: {', '.join(available)})")
+            raise ConfigError(f"leaderboard.pipelines: unknown {', '.join(unknown)} "
+                              f"(available: {', '.join(available)})")
     else:
         raise ConfigError(f"leaderboard.pipelines must be all or a list of pipeline names, got {selection!r}")
     return [(name, from_pipeline_config(compose("eval", [f"pipeline={name}", "data=unused"]), options))
