@@ -153,8 +153,8 @@ def prefix_search(probs, blank: int, width: int, prune: float) -> dict:
     likely prefixes after each step (ties in the order the prefixes were made): each
     character's probability is the highest of its steps while the search extended it.
     """
-    segments, runs, events = _schedule(np.asarray(probs), blank, prune)
-    # A beam: (total, p_blank, p_nonblank, last class (-1: empty), prefix id, parent's prefix id, char probs).
+    segments, runs, events, columns = _schedule(np.asarray(probs), blank, prune)
+    # A beam: (total, p_blank, p_nonblank, last column (-1: empty), prefix id, parent's prefix id, char probs).
     beams = [(1.0, 1.0, 0.0, -1, 0, -1, ())]
     nodes, ids = [(-1, -1)], {}  # prefix id <-> (parent's prefix id, last class): prefixes are never copied
     for quiet, k in segments:
@@ -167,16 +167,19 @@ def prefix_search(probs, blank: int, width: int, prune: float) -> dict:
         chars, node = [], beam[4]
         while node:
             node, c = nodes[node]
-            chars.append(c)
+            chars.append(columns[c])
         found[tuple(reversed(chars))] = (beam[1] + beam[2], beam[6])
     return found
 
 
 def _schedule(probs, blank, prune):
-    """The steps in order as (quiet, index) with the runs' (B, x, R) and the other steps' (row, classes)."""
-    p = probs.astype(np.float64, copy=False)
-    steps, classes = p.shape
-    b = p[:, blank]
+    """The steps in order as (quiet, index), the runs' (B, x, R) and the other steps' (row, p_blank, classes).
+
+    Classes are columns: the blank's first, then each class that reaches ``prune`` at some
+    step (the only ones a prefix can end in), in class order; ``columns`` maps them back.
+    """
+    steps, classes = probs.shape
+    b = probs[:, blank].astype(np.float64)
     if classes > 1:
         others = probs[:, 1:] if blank == 0 else np.delete(probs, blank, axis=1)
         top = others.max(axis=1)
@@ -199,29 +202,35 @@ def _schedule(probs, blank, prune):
         starts.append(start)
         lengths.append(t - start)
         bounds += [start, t] if t < steps else [start]
+    used = np.zeros(0, dtype=np.intp)
+    if event_steps:
+        reach = probs[event_steps] >= prune
+        reach[:, blank] = False
+        used = np.flatnonzero(reach.any(axis=0))
+    columns = [blank, *used.tolist()]
+    p = probs[:, columns].astype(np.float64)
     runs = []
     if starts:
-        products = np.multiply.reduceat(p, bounds, axis=0)[::2]  # each run's product, per class
+        products = np.multiply.reduceat(p, bounds, axis=0)[::2]  # each run's product, per column
         j = np.arange(_TERMS)
         inside = j < (np.array(lengths) - 1)[:, None]
         at = np.where(inside, np.array(starts)[:, None] + j, np.array(starts)[:, None])
-        q = p[at] / b[at][:, :, None]
+        q = p[at]
+        q /= q[:, :, :1]
         q[~inside] = 0.0
         x = q[:, _TERMS - 1] + 1.0
         for k in range(_TERMS - 2, -1, -1):
             x *= q[:, k]
             x += 1.0
-        runs = list(zip(products[:, blank].tolist(), x.tolist(), products.tolist()))
+        runs = list(zip(products[:, 0].tolist(), x.tolist(), products.tolist()))
     events = []
     if event_steps:
         rows = p[event_steps].tolist()
-        reach = probs[event_steps] >= prune
-        reach[:, blank] = False
         grow = [[] for _ in event_steps]
-        for k, c in zip(*(a.tolist() for a in np.nonzero(reach))):
-            grow[k].append(c)
-        events = [(row, row[blank], cls) for row, cls in zip(rows, grow)]
-    return segments, runs, events
+        for k, c in zip(*(a.tolist() for a in np.nonzero(reach[:, used]))):
+            grow[k].append(c + 1)
+        events = [(row, row[0], cls) for row, cls in zip(rows, grow)]
+    return segments, runs, events, columns
 
 
 def _quiet_run(beams, blank_product, x, products):
@@ -244,11 +253,18 @@ def _step(beams, row, p_blank, classes, width, nodes, ids):
     Candidates are ordered as the textbook search makes them (each beam, then its extensions
     by class), which breaks ties in the stable sort.
     """
-    own = []  # each beam carried over: by a blank, or by repeating its last class
-    for total, pb, pnb, last, node, parent, cps in beams:
+    own, ends = [], []  # each beam carried over (by a blank, or repeating its last class); those ending in classes
+    for j, (total, pb, pnb, last, node, parent, cps) in enumerate(beams):
         own_b = total * p_blank
-        own_nb = pnb * row[last] if pnb else 0.0
-        own.append((own_b + own_nb, own_b, own_nb, last, node, parent, cps))
+        if pnb:
+            own_nb = pnb * row[last]
+            own.append((own_b + own_nb, own_b, own_nb, last, node, parent, cps))
+            if last in classes:
+                ends.append(j)
+        else:
+            own.append((own_b, own_b, 0.0, last, node, parent, cps))
+            if last in classes:
+                ends.append(j)
     n = len(beams)
     if not classes:
         if n > 1:
@@ -257,8 +273,7 @@ def _step(beams, row, p_blank, classes, width, nodes, ids):
     # A beam whose parent is also in the beam gets the parent's extension by its last class
     # (children[parent][class] = child); the first of the two made keeps the char probs.
     children = None
-    ends = [j for j, beam in enumerate(beams) if beam[3] in classes] if n > 1 else ()
-    if ends:
+    if n > 1 and ends:
         where = {beam[4]: i for i, beam in enumerate(beams)}
         for j in ends:
             i = where.get(beams[j][5])
