@@ -1,9 +1,9 @@
 """How many threads a compute backend runs with when the config leaves ``threads`` unset.
 
 Torch and onnxruntime default to one thread per core. Where another process keeps a core
-busy that oversubscribes the machine, and a thread pool that waits on its slowest thread
-waits on the busy core: eager torch fell from 105 to 2 plates/s on a 2-core machine with
-one core taken. So the default is chosen when a backend is built, from
+busy, that oversubscribes the machine: a thread pool waits at every operator for its slowest
+thread, the one sharing the busy core. Eager torch fell from 105 to 2 plates/s on a 2-core
+machine with one core taken. So the default is chosen when a backend is built, from
 
 - the cores this process may run on (its CPU affinity, and a cgroup CPU quota if lower),
 - less the cores other processes keep busy (``/proc/stat`` over 0.1 s; a core counts as

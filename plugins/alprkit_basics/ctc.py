@@ -152,6 +152,8 @@ def prefix_search(probs, blank: int, width: int, prune: float) -> dict:
     The same beam as the textbook CTC prefix beam search that keeps the ``width`` most
     likely prefixes after each step (ties in the order the prefixes were made): each
     character's probability is the highest of its steps while the search extended it.
+    A run of blank steps is summed in another order than step by step, which may part, by
+    one rounding, two prefixes that step-by-step sums find exactly equal.
     """
     segments, runs, events, columns = _schedule(np.asarray(probs), blank, prune)
     # A beam: (total, p_blank, p_nonblank, last column (-1: empty), prefix id, parent's prefix id, char probs).
@@ -271,7 +273,8 @@ def _step(beams, row, p_blank, classes, width, nodes, ids):
             own.sort(key=_TOTAL, reverse=True)
         return own
     # A beam whose parent is also in the beam gets the parent's extension by its last class
-    # (children[parent][class] = child); the first of the two made keeps the char probs.
+    # (children[parent][class] = child). Its char probs stay its own; as in the old search, a
+    # child ranked above its parent also takes this step's probability if it is higher.
     children = None
     if n > 1 and ends:
         where = {beam[4]: i for i, beam in enumerate(beams)}
