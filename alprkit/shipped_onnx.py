@@ -71,10 +71,14 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
                              + _fallback_words(fallback))
     sessions = {part: open_onnx(path, threads) for part, path in files.items()}
     digest = file_sha256(weights_path)
-    stale = [files[part].name for part, session in sessions.items() if session.metadata.get(WEIGHTS_SHA256) != digest]
+    stale = [files[part] for part, session in sessions.items() if session.metadata.get(WEIGHTS_SHA256) != digest]
     if stale:
         # Retrained weights with the old export beside them: reading with the old network would be wrong.
-        words = f"{stale[0]} was exported from other weights than {Path(weights_path).name} (re-export: {REEXPORT})"
+        source = Path(weights_path).name
+        if not _torch_installed():  # nothing to fall back on: name the wrong file, not the missing torch
+            raise InputError(stale[0], f"exported from other weights than {source}: re-export it with {REEXPORT} "
+                             f"(needs {TRAIN_INSTALL})")
+        words = f"{stale[0].name} was exported from other weights than {source} (re-export: {REEXPORT})"
         print(f"alprkit: {words}; running the weights with torch instead", file=sys.stderr)
         return BackendChoice(fallback, f"{words}; " + _fallback_words(fallback))
     names = ", ".join(p.name for p in files.values())
@@ -91,6 +95,15 @@ def open_onnx(path, threads=None) -> OnnxBackend:
         raise
     except Exception as exc:  # onnxruntime's load errors share no public base class
         raise InputError(path, f"not a loadable ONNX file ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _torch_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except ImportError:  # an import hook refusing it
+        return False
 
 
 def _fallback_words(backend: str) -> str:
