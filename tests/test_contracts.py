@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from helpers import one_torch_thread  # noqa: F401 (a fixture)
 
-from alprkit import components, plugins
+from alprkit import plugins, protocols
 from alprkit.testing import CHECKS, check_component
 from alprkit.types import CharScores, Detection, Recognition
 
 PROTOCOLS = {
-    "detector": components.Detector,
-    "rectifier": components.Rectifier,
-    "recognizer": components.Recognizer,
-    "decoder": components.Decoder,
-    "postfilter": components.PostFilter,
-    "selector": components.Selector,
+    "detector": protocols.Detector,
+    "rectifier": protocols.Rectifier,
+    "recognizer": protocols.Recognizer,
+    "decoder": protocols.Decoder,
+    "postfilter": protocols.PostFilter,
+    "selector": protocols.Selector,
 }
 
 
