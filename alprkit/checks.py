@@ -175,6 +175,9 @@ def _check_train(cfg):
     config_float(t, "lr", minimum=0.0, above=True, name="train.lr")
     for key in ("weight_decay", "grad_noise"):
         config_float(t, key, minimum=0.0, name=f"train.{key}")
+    gray = config_float(t, "gray", minimum=0.0, name="train.gray")
+    if gray is not None and gray > 1:
+        raise ConfigError(f"train.gray is a probability (0..1), got {gray!r}")
     drops = t.get("lr_drops")
     if drops is not None:
         if not OmegaConf.is_list(drops):

@@ -74,7 +74,7 @@ def train_recognizer(cfg) -> int:
     _report_problems([p for source in sources for p in getattr(source, "problems", [])])
     _check_alphabet(sources, encode)
     stream = MixedCrops(sources, [float(n.get("weight", 1.0)) for n in train_nodes], encode,
-                        Augment() if t.augment else None, seed=int(t.seed))
+                        Augment(gray=float(t.gray)) if t.augment else None, seed=int(t.seed))
     val_problems = []
     val_items = validation_items(list(cfg.dataset.get("val") or []), size, limit=t.get("val_limit"),
                                  problems=val_problems)

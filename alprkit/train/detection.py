@@ -194,15 +194,15 @@ def jitter_colour(image: np.ndarray, rng: np.random.Generator, blur=0.15, gray=0
     return image
 
 
-def augment_scene(scene: TrainingScene, rng: np.random.Generator) -> TrainingScene:
-    """A mirror image half the time (corners stay TL, TR, BR, BL) and colour jitter."""
+def augment_scene(scene: TrainingScene, rng: np.random.Generator, gray: float = 0.15) -> TrainingScene:
+    """A mirror image half the time (corners stay TL, TR, BR, BL) and colour jitter (grayscale with probability ``gray``)."""
     image, boxes, corners = scene.image, scene.boxes, scene.corners
     if rng.random() < 0.5:
         w = image.shape[1]
         image = image[:, ::-1]
         boxes = np.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], axis=1)
         corners = corners[:, [1, 0, 3, 2]] * [-1, 1] + [w, 0]
-    return TrainingScene(jitter_colour(image, rng), boxes, corners)
+    return TrainingScene(jitter_colour(image, rng, gray=gray), boxes, corners)
 
 
 class SceneExamples(IterableDataset):
@@ -211,13 +211,13 @@ class SceneExamples(IterableDataset):
     Every DataLoader worker and every DDP rank draws with its own seed.
     """
 
-    def __init__(self, recipe, stage, sources, weights, seed=0, augment=True):
+    def __init__(self, recipe, stage, sources, weights, seed=0, augment=True, gray=0.15):
         total = float(sum(weights))
         if total <= 0 or any(w < 0 for w in weights):
             raise ConfigError(f"dataset source weights must be >= 0 with a positive sum, got {list(weights)}")
         self.recipe, self.stage, self.sources = recipe, stage, list(sources)
         self.p = np.asarray(weights, dtype=np.float64) / total
-        self.seed, self.augment = seed, augment
+        self.seed, self.augment, self.gray = seed, augment, gray
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -228,7 +228,7 @@ class SceneExamples(IterableDataset):
         while True:
             scene = self.sources[int(rng.choice(len(self.sources), p=self.p))].sample(rng)
             if self.augment:
-                scene = augment_scene(scene, rng)
+                scene = augment_scene(scene, rng, self.gray)
             yield self.recipe.examples(self.stage, scene, rng)
 
 
@@ -371,7 +371,7 @@ def _train_stage(cfg, recipe, stage, output, sources, weights, val_scenes, resum
         log_every_n_steps=min(50, t.val_every), default_root_dir=output, enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
     )
-    stream = SceneExamples(recipe, stage, sources, weights, seed=int(t.seed), augment=bool(t.augment))
+    stream = SceneExamples(recipe, stage, sources, weights, seed=int(t.seed), augment=bool(t.augment), gray=float(t.gray))
     loader = DataLoader(stream, batch_size=int(t.batch_size), num_workers=int(t.workers),
                         collate_fn=functools.partial(_collate_scenes, recipe, stage),
                         persistent_workers=int(t.workers) > 0)
