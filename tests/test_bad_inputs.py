@@ -179,6 +179,7 @@ ONE_LINE_ERRORS = [
     ("train.batch_size=big", lambda f: ["train", "train=smoke", "train.batch_size=big"], ["train.batch_size"]),
     ("train.workers=-1", lambda f: ["train", "train=smoke", "train.workers=-1"], ["train.workers"]),
     ("train.lr_drops=[2]", lambda f: ["train", "train=smoke", "train.lr_drops=[2]"], ["train.lr_drops[0]"]),
+    ("train.gray=2", lambda f: ["train", "train=smoke", "train.gray=2"], ["train.gray", "0..1"]),
     ("train.init missing", lambda f: ["train", "train=smoke", "train.init=/no/init.safetensors"],
      ["train.init", "/no/init.safetensors"]),
     ("train.resume missing", lambda f: ["train", "train=smoke", "train.resume=/no/last.ckpt"],
