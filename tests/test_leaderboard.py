@@ -121,6 +121,19 @@ def test_a_rerun_scores_only_what_is_missing(board):
     assert {r["key"] for r in rows_of(root / "board")} == {r["key"] for r in rows}
 
 
+def test_publishing_is_an_explicit_choice_and_replaces_the_old_board(board, tmp_path):
+    root, settings, _ = board
+    target = tmp_path / "leaderboard"
+    (target / "plots").mkdir(parents=True)
+    for stale in ("results.json", "leaderboard.png", "plots/gone.png"):  # an earlier board's files
+        (target / stale).write_text("old")
+    result = run_alprkit("leaderboard", *settings, "publish=true", f"publish_dir={target}", timeout=600)
+    assert result.returncode == 0 and scored_now(result) == 0, result.stderr[-2000:]
+    assert rows_of(target) == rows_of(root / "board")
+    assert (target / "index.html").is_file() and (target / "plots" / "tiny_crops.png").is_file()
+    assert not any((target / stale).exists() for stale in ("results.json", "leaderboard.png", "plots/gone.png"))
+
+
 def test_changed_data_is_scored_again(tmp_path):
     settings = tiny_board(tmp_path, "leaderboard.select=[tiny_crops]", "leaderboard.options.recognizer=[lprnet_cn]",
                           "leaderboard.options.decoder=[greedy]", "leaderboard.pipelines=[]")
@@ -240,3 +253,21 @@ def test_the_bundled_boards_plan_every_real_and_synthetic_set(capsys, real_data,
     assert {r for k, r in synth_regions if k == "tracks"} == {"cn", "us", "eu", "br"}
     assert {r for k, r in synth_regions if k == "crops"} == {"cn", "us", "eu", "br"}
     assert [b.name for b in runner.selected_benchmarks(cfg.leaderboard)] == list(cfg.leaderboard.benchmarks)
+
+
+def test_the_quick_board_varies_several_stages_and_records_provenance(tmp_path):
+    """leaderboard=quick, as CI runs it: small synthetic sets made on the spot (and real cn crops if there)."""
+    result = run_alprkit("leaderboard", "leaderboard=quick", f"output={tmp_path / 'board'}", f"cache={tmp_path / 'c'}",
+                         "progress=false", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = rows_of(tmp_path / "board")
+    assert {r["kind"] for r in rows} == {"crops", "scenes", "tracks"}
+    for part in {r["benchmark"] for r in rows}:
+        mine = [r for r in rows if r["benchmark"] == part]
+        assert {r["options"]["decoder"] for r in mine} == {"greedy", "beam"}, part
+        assert len({r["options"]["postfilter"][0] for r in mine}) == 2 and len({r["options"]["recognizer"]
+                                                                               for r in mine}) >= 2
+    assert {r["options"]["selector"] for r in rows if r["kind"] == "tracks"} == {"first_frame", "last_frame",
+                                                                                 "majority"}
+    assert all(r["status"] == "ok" and r["provenance"]["machine"]["cpu"] for r in rows)
+    assert all(r["metrics"]["n"] > 0 for r in rows)

@@ -125,7 +125,17 @@ def _generate(benchmark, job, out, show_progress):
         raise ConfigError(f"{_KEY}.{benchmark.name}.synth: {exc}") from None
     except ConfigError as exc:
         raise ConfigError(f"{_KEY}.{benchmark.name}.synth: {exc}") from None
-    generate(synth_job, progress=show_progress)
+    items = synth_job.count * len(synth_job.splits) * (synth_job.frames if synth_job.format == "ufpr" else 1)
+    # Worker processes pay for themselves on larger sets only (each imports the engine first).
+    generate(synth_job, workers=_free_cores() if items >= 64 else 1, progress=show_progress)
+
+
+def _free_cores() -> int:
+    try:
+        from ..threads import default_threads
+    except ImportError:
+        return 1
+    return max(1, default_threads())
 
 
 @contextlib.contextmanager

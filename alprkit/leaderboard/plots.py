@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from pathlib import Path
 
 from ..atomic import atomic_write, write_json_atomic
@@ -57,8 +58,8 @@ def draw(name: str, kind: str, records: list, path: Path):
     score, latency = score_key(kind), latency_key(kind)
     front = pareto(records, kind)
     stages = varied_stages(records)
-    fig = plt.figure(figsize=(11, 5.5), dpi=100)
-    ax = fig.add_axes([0.07, 0.11, 0.5, 0.8])
+    fig = plt.figure(figsize=(12, 5.5), dpi=100)
+    ax = fig.add_axes([0.06, 0.11, 0.46, 0.8])
     rest = [r for r in records if r not in front]
     ax.scatter([value(r, latency) for r in rest], [100 * value(r, score) for r in rest], s=18, color="0.7",
                label=f"other combinations ({len(rest)})", zorder=2)
@@ -70,19 +71,25 @@ def draw(name: str, kind: str, records: list, path: Path):
             ax.annotate(str(number), (x, y), xytext=(4, -11 if number % 2 else 5), textcoords="offset points",
                         fontsize=8, color="tab:blue", zorder=5)
     if max(xs + [value(r, latency) for r in rest]) > 5 * min(xs + [value(r, latency) for r in rest]):
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
-    ax.set_xlabel(f"{latency.replace('_p50', '').replace('_', ' ')} (median)")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 100, not 10^2
+        # Between powers of ten only 2 and 5 are labelled: 20, 50, 200 ... never crowd each other.
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    per = {"crops": "plate", "tracks": "track (all its frames)"}.get(kind, "image")
+    ax.set_xlabel(f"ms per {per} (median)")
     ax.set_ylabel("exact plate reads (%)" if score == "acc" else "AP at IoU 0.5 (%)")
     ax.set_title(f"{name} ({kind})", fontsize=11)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     header = " / ".join(stages) if stages else "combination"
-    lines = [f"Pareto front: {header}"]
+    lines = textwrap.wrap(f"Pareto front: {header}", 76, subsequent_indent="    ")
     for number, record in enumerate(front[:KEY_LINES], start=1):
-        lines.append(f"{number:>2}  {short_label(record, stages)[:60]}")
+        lines.append(f"{number:>2}  {short_label(record, stages)[:76]}")
     if len(front) > KEY_LINES:
         lines.append(f"... {len(front) - KEY_LINES} more in the table")
-    fig.text(0.6, 0.91, "\n".join(lines), fontsize=7.5, family="monospace", va="top")
+    fig.text(0.55, 0.91, "\n".join(lines), fontsize=7.5, family="monospace", va="top")
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format="png")
     plt.close(fig)

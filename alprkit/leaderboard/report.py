@@ -7,7 +7,6 @@ atomically, so a reader sees the old board or the new one, never half of either.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from ..atomic import atomic_write, write_bytes_atomic, write_text_atomic
@@ -51,18 +50,27 @@ def write_results(folder: Path, records: list):
             f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+# What the board wrote before it scored combinations (one results.json and one plot): stale once published again.
+LEGACY = ("results.json", "leaderboard.png")
+
+
 def publish(source: Path, target: Path):
-    """Copy a written board (not its row cache) into ``target``, the tracked folder it is published in."""
+    """Copy a written board (not its row cache) into ``target``, the tracked folder it is published in.
+
+    Each file is replaced atomically; files of an earlier board that this one does not have are removed.
+    """
     names = [RESULTS, HTML, "README.md", *PAGES.values()]
-    for name in names:
+    plots = sorted(p.relative_to(source).as_posix() for p in (source / "plots").glob("*") if p.is_file()) \
+        if (source / "plots").is_dir() else []
+    for name in [*names, *plots]:
         if (source / name).is_file():
             write_bytes_atomic(target / name, (source / name).read_bytes())
-        elif (target / name).is_file():
-            (target / name).unlink()
+    stale = [target / n for n in (*names, *LEGACY) if not (source / n).is_file()]
     if (target / "plots").is_dir():
-        shutil.rmtree(target / "plots")
-    if (source / "plots").is_dir():
-        shutil.copytree(source / "plots", target / "plots")
+        stale += [p for p in (target / "plots").glob("*") if p.relative_to(target).as_posix() not in plots]
+    for path in stale:
+        if path.is_file():
+            path.unlink()
 
 
 def _by_part(records) -> dict:
