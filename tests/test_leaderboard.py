@@ -271,3 +271,24 @@ def test_the_quick_board_varies_several_stages_and_records_provenance(tmp_path):
                                                                                  "majority"}
     assert all(r["status"] == "ok" and r["provenance"]["machine"]["cpu"] for r in rows)
     assert all(r["metrics"]["n"] > 0 for r in rows)
+
+
+def test_shards_keep_their_passes_while_other_jobs_finish(tmp_path):
+    """A job's share is dealt over every planned pass: a pass another job has scored shifts nothing."""
+    from types import SimpleNamespace
+
+    from alprkit.leaderboard.combinations import Choice
+    from alprkit.leaderboard.runner import Row, units
+    from alprkit.leaderboard.store import RowStore
+
+    crops = SimpleNamespace(name="tiny", kind="crops")
+    reader = Choice.of("detector", "whole_image", {"name": "whole_image"})
+    rows = [Row(crops, SimpleNamespace(detector=reader, recognizer=Choice.of("recognizer", name, {"name": name})),
+                (), key, {}) for name, key in (("a", "1" * 64), ("b", "2" * 64))]
+    store = RowStore(tmp_path)
+    assert [u.rows[0].key for u in units(rows, store, False, 1, 2)] == ["2" * 64]
+    store.put({"key": "1" * 64, "status": "ok"})  # shard 0 is done
+    assert [u.rows[0].key for u in units(rows, store, False, 1, 2)] == ["2" * 64]
+    assert units(rows, store, False, 0, 2) == []
+    store.put({"key": "2" * 64, "status": "error"})
+    assert units(rows, store, False, 1, 2) == [] and len(units(rows, store, True, 1, 2)) == 1  # retry_failed

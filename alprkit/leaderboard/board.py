@@ -99,7 +99,7 @@ def run(cfg, command: str, log=lambda message: print(message, file=sys.stderr), 
     summary = Summary(output=output_folder(cfg))
     rows = runner.plan(cfg.leaderboard, settings, registry, summary.notes)
     store = RowStore(settings.cache / "rows")
-    todo = runner.shard_of(runner.units(rows, store, settings.retry_failed), shard, shards) if compute else []
+    todo = runner.units(rows, store, settings.retry_failed, shard, shards) if compute else []
     if cfg.plan:
         _print_plan(rows, todo, log)
         summary.rows, summary.missing = len(rows), sum(len(u.rows) for u in todo)

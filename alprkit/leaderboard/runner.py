@@ -170,27 +170,31 @@ class _RegionProbe:
         return set(regions) if regions else None
 
 
-def units(rows: list, store: RowStore, retry_failed: bool) -> list[Unit]:
-    """The rows still to score, in plan order, grouped into passes that share their costly stage.
+def units(rows: list, store: RowStore, retry_failed: bool, shard: int = 0, shards: int = 1) -> list[Unit]:
+    """This shard's passes with rows still to score, in plan order.
 
-    On photos and video the detector costs most: a pass is one detector on one part. A crop
-    reader costs nothing, so crop parts are split by recognizer (more passes for parallel jobs).
+    Rows are grouped into passes that share their costly stage: on photos and video the
+    detector, a pass is one detector on one part; a crop reader costs nothing, so crop parts
+    are split by recognizer (more passes for parallel jobs). Shards are dealt over every
+    planned pass, scored or not, so a job's share does not change as other jobs finish.
     """
     grouped = {}
     for row in rows:
-        cached = store.get(row.key)
-        if cached is not None and (cached.get("status") == "ok" or not retry_failed):
-            continue
         c = row.combination
         shared = c.recognizer if row.part.kind == CROPS and c.recognizer is not None else c.detector
         key = (row.part.name, c.detector.spec, shared.spec)
         label = f"{c.detector.option} + {shared.option}" if shared is not c.detector else c.detector.option
         grouped.setdefault(key, Unit(row.part, label)).rows.append(row)
-    return list(grouped.values())
+    todo = []
+    for unit in list(grouped.values())[shard::shards]:
+        unit.rows = [row for row in unit.rows if _missing(store.get(row.key), retry_failed)]
+        if unit.rows:
+            todo.append(unit)
+    return todo
 
 
-def shard_of(todo: list[Unit], shard: int, shards: int) -> list[Unit]:
-    return [u for i, u in enumerate(todo) if i % shards == shard]
+def _missing(cached, retry_failed) -> bool:
+    return cached is None or (retry_failed and cached.get("status") != "ok")
 
 
 def score(unit: Unit, settings: Settings, store: RowStore, parts: dict, registry,
