@@ -57,7 +57,6 @@ def launch(overrides: list, command: str) -> int:
     cache = board.cache_folder(base) / "benchmarks"
     for benchmark in board.runner.selected_benchmarks(base.leaderboard):
         bm.folder(benchmark, cache, base.progress)  # made once here, not by every job at once
-    os.environ["ALPRKIT_LEADERBOARD_COMMAND"] = command
     with _argv(["-m", *overrides, *extra]):
         _hydra_main()
     summary = board.run(base.copy(), command, compute=False)
@@ -76,7 +75,7 @@ def job(cfg) -> dict:
         if cfg.get("threads") is None:
             cfg.threads = job_threads()
         check_config("leaderboard", cfg)
-        summary = board.run(cfg, os.environ.get("ALPRKIT_LEADERBOARD_COMMAND", _COMMAND), write_board=False)
+        summary = board.run(cfg, _COMMAND, write_board=False)
     except AlprkitError as exc:  # reported on one line, as the command would; the board lists what is missing
         print(f"alprkit: error: {exc}", file=sys.stderr)
         return {"error": str(exc)}
