@@ -61,7 +61,7 @@ def _write_annotated(path, pixels, reads, report, item) -> None:
 
 def _run_images(pipeline, paths, root, output, report, progress_bar, reads_crops, single=False):
     names = annotated_names(paths, root) if output is not None else {}
-    unread_photos = []
+    photo_inputs = []
     for path in progress(paths, desc="images", enabled=progress_bar):
         try:
             frame = read_image(path)
@@ -74,13 +74,15 @@ def _run_images(pipeline, paths, root, output, report, progress_bar, reads_crops
         report.done(plates=len(reads))
         for read in reads:
             _emit(read.to_json())
-        if reads_crops and not reads and _looks_like_photo(frame, pipeline):
-            unread_photos.append(path)
+        # Read or not, a whole photo given to a crops pipeline is a mistake worth naming: the
+        # recognizer squeezes it to a plate's size and may still emit a few low-confidence characters.
+        if reads_crops and _looks_like_photo(frame, pipeline):
+            photo_inputs.append(path)
         if output is not None:
             _write_annotated(output / names[path], frame.pixels, reads, report, path)
-    if unread_photos:
-        print(f"alprkit: note: {len(unread_photos)} image(s) with no plate read look like whole photos "
-              f"(first: {unread_photos[0]}); pipeline {pipeline.name!r} reads plates already cut out: for photos "
+    if photo_inputs:
+        print(f"alprkit: note: {len(photo_inputs)} image(s) look like whole photos, not plate crops "
+              f"(first: {photo_inputs[0]}); pipeline {pipeline.name!r} reads plates already cut out: for photos "
               "choose one with a detector (pipeline=lprnet_cn_mtcnn, lprnet_us_mtcnn ...)", file=sys.stderr)
 
 
