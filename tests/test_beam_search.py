@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from ctc_reference import ReferenceBeamSearch
 from helpers import REPO, one_torch_thread  # noqa: F401 (a fixture)
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from alprkit import plugins
@@ -72,19 +72,31 @@ def decoders(**params):
     return registry.create("decoder", "beam", **params), ReferenceBeamSearch(**params)
 
 
-def assert_same(new, old, rel=1e-6):
-    assert [c.text for c in new.candidates] == [c.text for c in old.candidates]
+def assert_same(new, old, rel=1e-6, ties=False):
+    """The same beam. With ``ties``, candidates whose scores the old search found equal (to ``rel``) may
+    come in either order or, at the beam's edge, either may be kept: the new search sums blank runs in
+    another order, which can break an exact tie one way or the other."""
     assert [c.score for c in new.candidates] == pytest.approx([c.score for c in old.candidates], rel=rel, abs=0)
+    differ = [i for i, (n, o) in enumerate(zip(new.candidates, old.candidates)) if n.text != o.text]
+    if ties and differ:
+        scores = [c.score for c in old.candidates]
+        for i in differ:  # a differing text must be one of a tie in the old beam or at its edge
+            assert any(j != i and scores[j] == pytest.approx(scores[i], rel=rel, abs=0) for j in range(len(scores))) \
+                or i == len(scores) - 1, (i, new.candidates, old.candidates)
+        if 0 in differ:
+            return  # a tie at the top: text, confidence and char probs are the other candidate's
+    else:
+        assert [c.text for c in new.candidates] == [c.text for c in old.candidates]
     assert new.text == old.text
     assert new.confidence == pytest.approx(old.confidence, rel=rel, abs=0)
     assert new.char_probs == pytest.approx(old.char_probs, rel=rel, abs=0)
     assert all(type(c.score) is float for c in new.candidates)
 
 
-def compare(probs, alphabet_, rel=1e-6, **params):
+def compare(probs, alphabet_, rel=1e-6, ties=False, **params):
     new, old = decoders(**params)
     scores = CharScores(probs, alphabet_)
-    assert_same(new(scores), old(CharScores(probs.astype(np.float64), alphabet_)), rel)
+    assert_same(new(scores), old(CharScores(probs.astype(np.float64), alphabet_)), rel, ties)
     return new(scores)
 
 
@@ -165,6 +177,9 @@ row = st.lists(st.floats(0.0, 1.0), min_size=2, max_size=5).filter(lambda r: sum
 @settings(max_examples=80, deadline=None)
 @given(rows=st.lists(row, min_size=1, max_size=10), quiet=st.lists(st.booleans(), max_size=10),
        width=st.integers(1, 8), prune=st.sampled_from([0.0, 1e-4, 0.01, 0.2]))
+# Found by CI's run: two candidates tied at the beam's edge ('ABA' and 'AC'), the searches keep one each.
+@example(rows=[[0.0, 1.0], [0.0, 0.0, 1.0, 0.21875], [0.0, 0.5625], [0.0, 1.0], [1.0, 0.21875]],
+         quiet=[False, False, True, True], width=2, prune=0.0001)
 def test_property_same_beam_as_the_old_search(rows, quiet, width, prune):
     classes = max(len(r) for r in rows)
     probs = np.array([r + [0.0] * (classes - len(r)) for r in rows])
@@ -173,4 +188,4 @@ def test_property_same_beam_as_the_old_search(rows, quiet, width, prune):
             probs[t] = probs[t] * 1e-7
             probs[t, 0] = 1.0
     probs /= probs.sum(axis=1, keepdims=True)
-    compare(probs, ALPHABETS["us"][:classes], beam_width=width, top_n=width, prune=prune)
+    compare(probs, ALPHABETS["us"][:classes], ties=True, beam_width=width, top_n=width, prune=prune)
