@@ -110,3 +110,42 @@ def _fallback_words(backend: str) -> str:
     if backend == "torch":
         return f"eager torch ({TRAIN_INSTALL} if it is missing)"
     return f"onnxruntime on an export into the cache ({TRAIN_INSTALL} if torch is missing)"
+
+
+def create_detector(detector_class, architecture: str, parts, networks_class, weights=None, pretrained=True,
+                    default_weights=None, backend="auto", threads=None, **params):
+    """A detector of several networks (``parts``) from its weights: the ONNX files beside them when
+    ``backend`` chooses them (no torch), else the torch networks; untrained without weights.
+
+    ``networks_class`` is a callable returning the torch module holding every part (imported only when
+    torch runs); ``default_weights`` gives the shipped weights for ``pretrained``.
+    """
+    from .registry import Weights
+
+    if isinstance(weights, (str, Path)):
+        weights = Weights(path=Path(weights))
+    weights = weights or (default_weights() if pretrained and default_weights else None)
+    path = Path(weights.path) if weights is not None else None
+    choice = choose_backend(backend, path, parts, threads, component=f"detector {architecture}")
+    settings = dict(backend=backend, threads=threads, backend_choice=choice, **params)
+    if path is None:
+        return detector_class(networks_class()(), **settings)
+    load = lambda: load_detector_networks(path, architecture, networks_class)  # noqa: E731
+    if choice.sessions:
+        found = {s.metadata.get("architecture") for s in choice.sessions.values()}
+        if found != {architecture}:
+            raise ConfigError(f"{path}: ONNX files of {sorted(map(str, found))}, not of an {architecture} detector")
+        return detector_class(runners=choice.sessions, load_networks=load, name=path.stem, **settings)
+    return detector_class(load(), name=path.stem, **settings)
+
+
+def load_detector_networks(path, architecture: str, networks_class):
+    """The torch networks of a detector's weights file (fp16 on disk, fp32 in memory)."""
+    from .weights import load_weights
+
+    state, meta = load_weights(path)
+    if meta.get("architecture") != architecture:
+        raise ConfigError(f"{path}: weights of {meta.get('architecture')!r}, not of an {architecture} detector")
+    networks = networks_class()(**meta.get("options", {}))
+    networks.load_state_dict({k: v.float() for k, v in state.items()})
+    return networks

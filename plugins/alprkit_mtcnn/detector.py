@@ -7,7 +7,6 @@ rescores each proposal, refines its box and regresses the four plate corners.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,7 +15,6 @@ from alprkit.backends import BACKENDS, TorchBackend, make_backend
 from alprkit.errors import ConfigError
 from alprkit.geometry import box_quad, nms, warp_quad
 from alprkit.recognizers import crops_to_batch
-from alprkit.shipped_onnx import choose_backend
 from alprkit.types import Detection, Frame
 
 from .shapes import ONET_SIZE, PNET_STRIDE, PNET_WINDOW
@@ -212,38 +210,15 @@ class MtcnnDetector:
 def create(weights=None, pretrained=True, backend="auto", threads=None, **params) -> MtcnnDetector:
     """An MTCNN detector; without ``weights`` the shipped default weights when present (and ``pretrained``),
     else untrained."""
-    from alprkit.registry import Weights
+    from alprkit.shipped_onnx import create_detector
 
     from . import default_weights
 
-    if isinstance(weights, (str, Path)):
-        weights = Weights(path=Path(weights))
-    weights = weights or (default_weights() if pretrained else None)
-    path = Path(weights.path) if weights is not None else None
-    choice = choose_backend(backend, path, PARTS, threads, component="detector mtcnn")
-    settings = dict(backend=backend, threads=threads, backend_choice=choice, **params)
-    if path is None:
-        from .models import MtcnnNetworks
-
-        return MtcnnDetector(MtcnnNetworks(), **settings)
-    if choice.sessions:
-        found = {s.metadata.get("architecture") for s in choice.sessions.values()}
-        if found != {ARCHITECTURE}:
-            raise ConfigError(f"{path}: ONNX files of {sorted(map(str, found))}, not of an mtcnn detector")
-        return MtcnnDetector(runners=choice.sessions, load_networks=lambda: load_networks(path), name=path.stem,
-                             **settings)
-    return MtcnnDetector(load_networks(path), name=path.stem, **settings)
+    return create_detector(MtcnnDetector, ARCHITECTURE, PARTS, _networks_class, weights, pretrained, default_weights,
+                           backend, threads, **params)
 
 
-def load_networks(path):
-    """The torch P-Net and O-Net of a weights file."""
-    from alprkit.weights import load_weights
+def _networks_class():
+    from .models import MtcnnNetworks  # torch: only when the torch networks are built
 
-    from .models import MtcnnNetworks
-
-    state, meta = load_weights(path)
-    if meta.get("architecture") != ARCHITECTURE:
-        raise ConfigError(f"{path}: weights of {meta.get('architecture')!r}, not of an mtcnn detector")
-    networks = MtcnnNetworks(**meta.get("options", {}))
-    networks.load_state_dict({k: v.float() for k, v in state.items()})
-    return networks
+    return MtcnnNetworks

@@ -10,7 +10,6 @@ is the bounding box of its regressed corners.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,7 +18,6 @@ from alprkit.backends import BACKENDS, TorchBackend, make_backend
 from alprkit.errors import ConfigError
 from alprkit.geometry import nms
 from alprkit.recognizers import crops_to_batch, softmax
-from alprkit.shipped_onnx import choose_backend
 from alprkit.types import Detection, Frame
 
 from .shapes import ANCHOR_AREAS, ANCHOR_RATIOS, FEATURE_STRIDE, RCNN_SIZE
@@ -246,38 +244,15 @@ class RpnRcnnDetector:
 def create(weights=None, pretrained=True, backend="auto", threads=None, **params) -> RpnRcnnDetector:
     """An RPN + R-CNN detector; without ``weights`` the shipped default weights when present (and
     ``pretrained``), else untrained."""
-    from alprkit.registry import Weights
+    from alprkit.shipped_onnx import create_detector
 
     from . import default_weights
 
-    if isinstance(weights, (str, Path)):
-        weights = Weights(path=Path(weights))
-    weights = weights or (default_weights() if pretrained else None)
-    path = Path(weights.path) if weights is not None else None
-    choice = choose_backend(backend, path, PARTS, threads, component="detector rpn_rcnn")
-    settings = dict(backend=backend, threads=threads, backend_choice=choice, **params)
-    if path is None:
-        from .models import RpnRcnnNetworks
-
-        return RpnRcnnDetector(RpnRcnnNetworks(), **settings)
-    if choice.sessions:
-        found = {s.metadata.get("architecture") for s in choice.sessions.values()}
-        if found != {ARCHITECTURE}:
-            raise ConfigError(f"{path}: ONNX files of {sorted(map(str, found))}, not of an rpn_rcnn detector")
-        return RpnRcnnDetector(runners=choice.sessions, load_networks=lambda: load_networks(path), name=path.stem,
-                               **settings)
-    return RpnRcnnDetector(load_networks(path), name=path.stem, **settings)
+    return create_detector(RpnRcnnDetector, ARCHITECTURE, PARTS, _networks_class, weights, pretrained, default_weights,
+                           backend, threads, **params)
 
 
-def load_networks(path):
-    """The torch RPN and R-CNN of a weights file."""
-    from alprkit.weights import load_weights
+def _networks_class():
+    from .models import RpnRcnnNetworks  # torch: only when the torch networks are built
 
-    from .models import RpnRcnnNetworks
-
-    state, meta = load_weights(path)
-    if meta.get("architecture") != ARCHITECTURE:
-        raise ConfigError(f"{path}: weights of {meta.get('architecture')!r}, not of an rpn_rcnn detector")
-    networks = RpnRcnnNetworks(**meta.get("options", {}))
-    networks.load_state_dict({k: v.float() for k, v in state.items()})
-    return networks
+    return RpnRcnnNetworks
