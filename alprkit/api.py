@@ -24,7 +24,7 @@ from .errors import ConfigError, InputError
 from .types import Frame, PlateRead, StreamResult
 
 Image = Union[str, Path, np.ndarray, bytes, bytearray, memoryview, Frame]
-KINDS = ("pipeline", "detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "dataset")
+KINDS = ("pipeline", "detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "tracker", "dataset")
 
 
 def build_pipeline(cfg, reuse=None):

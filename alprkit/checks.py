@@ -71,7 +71,7 @@ def component_nodes(cfg):
 
 def _check_components(cfg):
     from . import plugins
-    from .pipeline import check_params
+    from .pipeline import build_component, check_params
 
     registry = plugins.registry()
     for key, kind, node in component_nodes(cfg):
@@ -85,6 +85,8 @@ def _check_components(cfg):
             _check_file(f"{key}.weights", weights, "weights file")
         if kind == "recognizer" and node.get("region"):
             _check_regions(node.region, f"{key}.region")
+        if kind == "tracker":  # model-free and cheap: building it checks its values now
+            build_component(kind, node, registry)
 
 
 def _check_file(key, value, what):

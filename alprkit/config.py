@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from . import plugins
 from .errors import ConfigError
 
-COMPONENT_GROUPS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector")
+COMPONENT_GROUPS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "tracker")
 
 # Hydra keeps its search path in one process-wide object: two threads composing at once
 # (a server building a request's pipeline, API readers made in threads) would trample it.

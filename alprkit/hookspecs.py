@@ -5,7 +5,7 @@ decides what a duplicate name means, resolves aliases and records which plugin a
 distribution provided each component. Factories must import heavy dependencies
 (torch, cv2 ...) inside their body: listing plugins imports every plugin module.
 
-Call signature of ``register`` for the six component kinds and datasets::
+Call signature of ``register`` for the seven component kinds and datasets::
 
     register(name, factory, *, aliases=(), weights=None, description=None)
 
@@ -51,6 +51,13 @@ def alprkit_register_postfilters(register):
 @hookspec
 def alprkit_register_selectors(register):
     """Register stream selectors: ``(PlateStream, recognize) -> StreamResult`` for video."""
+
+
+@hookspec
+def alprkit_register_trackers(register):
+    """Register video trackers: ``factory(**params)`` gives a fresh tracker for one video, with
+    ``update(frame, observations) -> ended streams``, ``finish()`` and ``current()`` (see
+    :class:`alprkit.protocols.Tracker`; :class:`alprkit.tracking.Tracker` does the bookkeeping)."""
 
 
 @hookspec

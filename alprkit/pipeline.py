@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Optional, Sequence
 
 from . import plugins
 from .config import component_params, postfilter_nodes
 from .errors import ConfigError
 from .registry import Weights
-from .weights import weights_mismatch
-from .tracking import IouTracker
+from .tracking import UNREAD, Dropped, read_confidently
 from .types import Crop, Frame, PlateObservation, PlateRead, PlateStream, Recognition, StreamResult
+from .weights import weights_mismatch
 
 STAGES = ("detection", "rectification", "recognition")
+DEFAULT_TRACKER = "kalman"  # for a pipeline built without a tracker config (conf/components.yaml names it too)
 
 
 def build_component(kind, node, registry=None):
@@ -95,15 +96,23 @@ def _node_key(kind, name, params) -> str:
     return json.dumps([kind, name, params], sort_keys=True, default=str)
 
 
+def _tracker_maker(node, registry) -> Callable:
+    """A function making a fresh tracker of ``node`` per video (a tracker holds one video's tracks)."""
+    name, params = component_params(node)
+    _build("tracker", name, params, registry)  # a mistake in its parameters is reported now, not at the first video
+    return lambda: _build("tracker", name, params, registry)
+
+
 class Pipeline:
     def __init__(self, detector, rectifier, recognizer, decoder, postfilters=(), selector=None, name="",
-                 timed=True):
+                 timed=True, tracker=None):
         self.detector = detector
         self.rectifier = rectifier
         self.recognizer = recognizer
         self.decoder = decoder
         self.postfilters = list(postfilters)
         self.selector = selector
+        self.tracker = tracker  # makes a fresh tracker per video; None: the registry's DEFAULT_TRACKER
         self.name = name
         self.times = StageTimes(enabled=timed)
         self.parts: dict = {}  # node key -> component, filled by from_config (see its ``reuse``)
@@ -136,6 +145,7 @@ class Pipeline:
             selector=build("selector", cfg.selector) if cfg.get("selector") else None,
             name=cfg.get("pipeline", {}).get("name", ""),
             timed=timed,
+            tracker=_tracker_maker(cfg.tracker, registry) if cfg.get("tracker") else None,
         )
         pipeline.parts = parts
         return pipeline
@@ -190,6 +200,7 @@ class Pipeline:
 
     # -- video ---------------------------------------------------------------------
     def read_stream(self, stream: PlateStream) -> Optional[StreamResult]:
+        """The selector's read of one vehicle, with ``reads``: what each frame it recognized read."""
         if self.selector is None:
             raise ConfigError("reading video needs a selector (for example selector=majority)")
         cache = {}
@@ -200,23 +211,57 @@ class Pipeline:
                 cache[key] = self.recognize([observation])[0]
             return cache[key]
 
-        return self.selector(stream, recognize)
+        result = self.selector(stream, recognize)
+        return None if result is None else replace(result, reads=tuple(sorted(cache.items(), key=lambda kv: kv[0])))
 
-    def read_video(self, frames: Iterable[Frame], tracker=None) -> Iterable[StreamResult]:
-        """Track plates over frames and yield one result per track as each track ends."""
-        tracker = tracker or IouTracker()
-        for frame in frames:
-            for stream in tracker.update(frame.index, self.observe(frame)):
+    def new_tracker(self):
+        """A fresh tracker for one video."""
+        return self.tracker() if self.tracker is not None else plugins.registry().create("tracker", DEFAULT_TRACKER)
+
+    def read_video(self, frames: Iterable[Frame], tracker=None, on_frame=None, on_dropped=None
+                   ) -> Iterable[StreamResult]:  # fmt: skip
+        """Track plates over frames and yield one result per vehicle as each track ends.
+
+        ``on_frame(frame, current)`` sees each frame with the tracker's (track id, observation)
+        pairs; ``on_dropped(Dropped)`` each track that is no vehicle (too short, an unsure
+        detector, never read at the tracker's ``min_confidence``).
+        """
+        tracker = tracker or self.new_tracker()
+        min_confidence = float(getattr(tracker, "min_confidence", 0.0))
+
+        def vehicles(streams):
+            for dropped in _drain(tracker):
+                if on_dropped is not None:
+                    on_dropped(dropped)
+            for stream in streams:
                 result = self.read_stream(stream)
-                if result is not None:
-                    yield result
-        for stream in tracker.finish():
-            result = self.read_stream(stream)
-            if result is not None:
+                if result is None:
+                    continue
+                if min_confidence > 0 and not read_confidently((r for _, r in result.reads), min_confidence):
+                    if on_dropped is not None:
+                        on_dropped(Dropped(stream, f"{UNREAD} (tracker.min_confidence={min_confidence:g})"))
+                    continue
                 yield result
+
+        for frame in frames:
+            ended = tracker.update(frame.index, self.observe(frame))
+            if on_frame is not None:
+                on_frame(frame, tracker.current())
+            yield from vehicles(ended)
+        yield from vehicles(tracker.finish())
 
     def _timed(self, stage, fn, *args):
         start = time.perf_counter()
         out = fn(*args)
         self.times.add(stage, time.perf_counter() - start)
         return out
+
+
+def _drain(tracker) -> list[Dropped]:
+    """The tracks a tracker dropped since the last call (trackers without a ``dropped`` list drop none)."""
+    dropped = getattr(tracker, "dropped", None)
+    if not dropped:
+        return []
+    out = list(dropped)
+    dropped.clear()
+    return out

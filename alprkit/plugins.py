@@ -30,6 +30,7 @@ REGISTER_HOOKS = {
     "alprkit_register_decoders": "decoder",
     "alprkit_register_postfilters": "postfilter",
     "alprkit_register_selectors": "selector",
+    "alprkit_register_trackers": "tracker",
     "alprkit_register_datasets": "dataset",
 }
 

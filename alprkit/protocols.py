@@ -48,4 +48,22 @@ Recognize = Callable[[PlateObservation], Recognition]
 @runtime_checkable
 class Selector(Protocol):
     def __call__(self, stream: PlateStream, recognize: Recognize) -> StreamResult:
-        """Pick the final read of one vehicle; call ``recognize`` only for frames it needs."""
+        """Pick the final read of one vehicle; call ``recognize`` only for frames it needs.
+
+        ``StreamResult.recognized_frames`` must list exactly the frames it called ``recognize`` for:
+        video evaluation counts recognizer calls per frame from it.
+        """
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Links detections over one video's frames; a fresh one is made per video (it holds state)."""
+
+    def update(self, frame: int, observations: Sequence[PlateObservation]) -> list[PlateStream]:
+        """Add one frame's observations; return the streams (vehicles) that ended before it."""
+
+    def finish(self) -> list[PlateStream]:
+        """End every open track; return the vehicles among them."""
+
+    def current(self) -> list[tuple[int, PlateObservation]]:
+        """(track id, observation) of each plate of the last updated frame (drawn on annotated video)."""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import ConfigError, DuplicateComponentError, InputError, UnknownComponentError
 
-KINDS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "dataset")
+KINDS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "tracker", "dataset")
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,33 @@ def check_selector(selector):
     assert isinstance(result, StreamResult), f"selector returned {type(result).__name__}"
     assert result.track_id == 7, "selector must keep the stream's track id"
     assert result.frame in reads, f"selector chose frame {result.frame}, not one of the stream's"
-    assert set(result.recognized_frames) <= set(called), "recognized_frames lists frames never recognized"
+    assert set(result.recognized_frames) == set(called), (
+        f"recognized_frames {sorted(result.recognized_frames)} must be the frames recognized, {sorted(set(called))}")
+
+
+def check_tracker(tracker):
+    """Two plates moving apart over 8 frames: two streams of 8 frames each, ids kept, nothing left after finish."""
+    frame = sample_frame()
+    crop = Crop(frame.pixels[100:124, 100:194], PLATE)
+
+    def seen(i, x, y):
+        detection = Detection((x + 3.0 * i, y, x + 3.0 * i + 60, y + 20), score=0.9)
+        return PlateObservation(i, detection, crop)
+
+    ended = []
+    for i in range(8):
+        ended += tracker.update(i, [seen(i, 10, 10), seen(i, 200, 150)])
+        current = tracker.current()
+        assert len(current) == 2 and len({track for track, _ in current}) == 2, (
+            f"current() after frame {i} must give the two plates with two track ids, got {current}")
+    ended += tracker.finish()
+    assert all(isinstance(s, PlateStream) for s in ended), "update and finish must return PlateStreams"
+    assert sorted(len(s.observations) for s in ended) == [8, 8], (
+        f"two plates seen in 8 frames must make two streams of 8, got {[s.frames for s in ended]}")
+    for stream in ended:
+        xs = [o.detection.box[0] for o in stream.observations]
+        assert xs == sorted(xs) and xs[-1] - xs[0] == 21.0, "a stream must follow one plate"
+    assert tracker.finish() == [], "finish must leave no open track"
 
 
 CHECKS = {
@@ -130,3 +156,4 @@ CHECKS = {
 
 def check_component(kind: str, component) -> None:
     CHECKS[kind](component)
+    "tracker": check_tracker,

@@ -150,7 +150,8 @@ class StreamResult:
     recognition: Recognition
     frame: int  # the frame whose read was chosen (or the most confident agreeing frame)
     detection: Optional[Detection] = None  # the plate in that frame
-    recognized_frames: tuple[int, ...] = ()
+    recognized_frames: tuple[int, ...] = ()  # exactly the frames the selector had recognized
+    reads: tuple[tuple[int, Optional[Recognition]], ...] = ()  # (frame, its read) of those, filled by the pipeline
 
     def to_json(self, source: str) -> dict:
         record = PlateRead(source, self.frame, self.detection or Detection((0, 0, 0, 0)), self.recognition).to_json()

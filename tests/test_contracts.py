@@ -19,6 +19,7 @@ PROTOCOLS = {
     "decoder": protocols.Decoder,
     "postfilter": protocols.PostFilter,
     "selector": protocols.Selector,
+    "tracker": protocols.Tracker,
 }
 
 

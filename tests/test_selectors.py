@@ -1,4 +1,4 @@
-"""Video: the IoU tracker that forms plate streams, and the selectors that pick one read per stream."""
+"""Video: the selectors that pick one read per stream (trackers: tests/test_trackers.py)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,6 @@ from helpers import FakeRecognizer, observation
 
 from alprkit import plugins
 from alprkit.pipeline import Pipeline
-from alprkit.tracking import IouTracker
 from alprkit.types import Crop, Detection, Frame, PlateStream, Recognition
 
 registry = plugins.registry()
@@ -83,48 +82,6 @@ def test_majority_ignores_dropped_and_empty_reads():
     assert result.recognition.confidence == pytest.approx(0.25)  # one voter out of four frames
     nothing, _ = majority({0: None, 1: None})
     assert nothing.recognition.text == "" and nothing.frame == 1 and nothing.recognized_frames == (0, 1)
-
-
-# -- tracker -------------------------------------------------------------------------------------
-
-
-def moving_plates(frames):
-    """Two plates per frame: one moving right along the top, one moving left along the bottom."""
-    return {f: [observation(f, (10 + 6 * f, 10, 70 + 6 * f, 30)),
-                observation(f, (300 - 6 * f, 200, 360 - 6 * f, 220))] for f in frames}
-
-
-def test_tracker_splits_two_moving_plates_into_two_streams():
-    tracker = IouTracker()
-    seen = moving_plates(range(8))
-    for frame, observations in seen.items():
-        assert tracker.update(frame, observations) == []
-    streams = sorted(tracker.finish(), key=lambda s: s.track_id)
-    assert [s.track_id for s in streams] == [0, 1]
-    assert [s.frames for s in streams] == [tuple(range(8))] * 2
-    assert [o.detection for o in streams[0].observations] == [obs[0].detection for obs in seen.values()]
-    assert [o.detection for o in streams[1].observations] == [obs[1].detection for obs in seen.values()]
-    assert tracker.finish() == []
-
-
-def test_tracker_ends_a_stream_after_max_gap():
-    tracker = IouTracker(max_gap=2)
-    plate = (10, 10, 70, 30)
-    tracker.update(0, [observation(0, plate)])
-    tracker.update(1, [observation(1, plate)])
-    assert tracker.update(2, []) == [] and tracker.update(3, []) == []  # gaps of 1 and 2 frames
-    [ended] = tracker.update(4, [])
-    assert (ended.track_id, ended.frames) == (0, (0, 1))
-    tracker.update(5, [observation(5, plate)])  # the same place again: a new vehicle
-    [later] = tracker.finish()
-    assert (later.track_id, later.frames) == (1, (5,))
-
-
-def test_tracker_does_not_link_boxes_that_do_not_overlap():
-    tracker = IouTracker(min_iou=0.1)
-    tracker.update(0, [observation(0, (0, 0, 50, 20))])
-    tracker.update(1, [observation(1, (200, 0, 250, 20))])  # a jump: another plate
-    assert sorted(s.frames for s in tracker.finish()) == [(0,), (1,)]
 
 
 # -- pipeline over video ---------------------------------------------------------------------------

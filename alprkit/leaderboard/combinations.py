@@ -27,7 +27,8 @@ from ..data.dataset import CROPS, TRACKS
 from ..errors import AlprkitError, ConfigError
 from .benchmarks import DETECTION
 
-AXES = COMPONENT_GROUPS  # detector, rectifier, recognizer, decoder, postfilter, selector
+# The tracker is no axis: a benchmark's tracks come from its labels, so no row would use it.
+AXES = tuple(g for g in COMPONENT_GROUPS if g != "tracker")  # detector ... postfilter, selector
 LEARNED = ("detector", "recognizer")  # kinds whose components read nothing without weights
 
 

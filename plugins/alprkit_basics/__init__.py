@@ -60,6 +60,16 @@ def alprkit_register_selectors(register):
              description="Read only the track's last frame.")
     register("majority", _lazy("selectors", "MajorityVote"), aliases=["vote"],
              description="Per-character majority vote over all frames.")
+    register("best_confidence", _lazy("selectors", "BestConfidence"), aliases=["best"],
+             description="The most confident single-frame read of all frames.")
+
+
+@hookimpl
+def alprkit_register_trackers(register):
+    register("iou", _lazy("trackers", "IouTracker"),
+             description="Greedy IoU with each track's last box.")
+    register("kalman", _lazy("trackers", "KalmanTracker"),
+             description="Constant-velocity Kalman filter on box centre and size, Hungarian assignment on IoU.")
 
 
 @hookimpl

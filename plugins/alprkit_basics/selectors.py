@@ -71,3 +71,22 @@ class MajorityVote:
             region_confidence=voters[0].region_confidence,
         )
         return StreamResult(stream.track_id, recognition, frame, detection, recognized)
+
+
+class BestConfidence:
+    """The single most confident read over every frame (each frame read on its own, no vote).
+
+    Laroca et al.'s other redundancy baseline beside the vote: it needs every frame read,
+    as the vote does, but keeps a string some frame actually read.
+    """
+
+    def __call__(self, stream: PlateStream, recognize) -> StreamResult:
+        frames = [(o, recognize(o)) for o in stream.observations]
+        recognized = tuple(o.frame for o, _ in frames)
+        reads = [(r.confidence, i) for i, (_, r) in enumerate(frames) if r is not None and r.text]
+        if not reads:
+            last = stream.observations[-1]
+            return StreamResult(stream.track_id, _EMPTY, last.frame, last.detection, recognized)
+        _, best = max(reads)  # ties: the later frame, usually the nearer view
+        observation, recognition = frames[best]
+        return StreamResult(stream.track_id, recognition, observation.frame, observation.detection, recognized)
