@@ -122,6 +122,7 @@ def random_degradation(rng: np.random.Generator, max_strength: float = 1.0, shar
 
     For training data of one frame at a time (a quality network needs every level of each change).
     """
+    _check_shape(max_strength, share)
     strengths = {name: float(rng.uniform(0, max_strength)) if rng.random() < share else 0.0 for name in STRENGTHS}
     if strengths["darkness"] and strengths["overexposure"]:
         strengths[("darkness", "overexposure")[int(rng.integers(2))]] = 0.0  # one light level per capture
@@ -139,6 +140,7 @@ def track_schedule(rng: np.random.Generator, frames: int = 30, max_strength: flo
     """
     if frames < 1:
         raise ConfigError(f"track_schedule frames={frames!r}: needs at least one frame")
+    _check_shape(max_strength, share)
     knots = max(2, int(knots))
     t = np.linspace(0.0, 1.0, frames)
     at = np.linspace(0.0, 1.0, knots)
@@ -156,6 +158,12 @@ def track_schedule(rng: np.random.Generator, frames: int = 30, max_strength: flo
         Degradation(**{name: float(np.clip(curves[name][i], 0.0, 1.0)) for name in STRENGTHS}, angle=float(angle[i]))
         for i in range(frames)
     ]
+
+
+def _check_shape(max_strength, share):
+    for key, value in (("max_strength", max_strength), ("share", share)):
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0):
+            raise ConfigError(f"degradation {key}={value!r}: must be a number in [0, 1]")
 
 
 def _smooth_interp(t: np.ndarray, at: np.ndarray, levels: np.ndarray) -> np.ndarray:

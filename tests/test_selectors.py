@@ -84,6 +84,28 @@ def test_majority_ignores_dropped_and_empty_reads():
     assert nothing.recognition.text == "" and nothing.frame == 1 and nothing.recognized_frames == (0, 1)
 
 
+def test_best_confidence_keeps_the_surest_single_read():
+    plates, recognize, called = stream({0: sure("ABC123", 0.8), 1: sure("ABC128", 0.97), 2: sure("ABC123", 0.9),
+                                        3: None, 4: sure("", 0.99)})
+    result = registry.create("selector", "best_confidence")(plates, recognize)
+    assert result.recognition.text == "ABC128" and result.frame == 1  # one sure misread beats two agreeing reads
+    assert called == [0, 1, 2, 3, 4] and result.recognized_frames == (0, 1, 2, 3, 4)
+    assert result.detection == plates.observations[1].detection
+
+
+def test_best_confidence_with_nothing_read():
+    plates, recognize, _ = stream({0: None, 1: sure("")})
+    result = registry.create("selector", "best_confidence")(plates, recognize)
+    assert result.recognition.text == "" and result.recognized_frames == (0, 1)
+
+
+@pytest.mark.parametrize("name", ["first_frame", "last_frame", "majority", "best_confidence"])
+def test_recognized_frames_are_exactly_the_frames_recognized(name):
+    plates, recognize, called = stream({f: sure("AB12") for f in range(6)})
+    result = registry.create("selector", name)(plates, recognize)
+    assert sorted(result.recognized_frames) == sorted(set(called))
+
+
 # -- pipeline over video ---------------------------------------------------------------------------
 
 

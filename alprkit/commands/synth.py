@@ -39,6 +39,9 @@ def _generate(cfg) -> int:
         max_plates=cfg.max_plates,
         frames=cfg.frames,
         quality=cfg.quality,
+        degrade=cfg.degrade,
+        degrade_share=cfg.degrade_share,
+        frame_format=str(cfg.frame_format),
     )
     start = time.perf_counter()
     out = generate(job, workers=cfg.workers, progress=bool(cfg.progress))

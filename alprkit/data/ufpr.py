@@ -12,9 +12,10 @@ a ``track0001[01].txt``::
     	char 1: 886 580 9 15
     corners: 883,572 967,572 967,601 883,601
     region: br
+    degradation: motion=0.31 defocus=0.00 distance=0.12 darkness=0.00 overexposure=0.00 noise=0.05 jpeg=0.40
 
-``position_*`` lines are ``x y w h``. ``corners`` (TL TR BR BL) and ``region`` are this
-project's optional additions. Tracks may sit in ``training/``, ``validation/`` and
+``position_*`` lines are ``x y w h``. ``corners`` (TL TR BR BL), ``region`` and ``degradation``
+(the quality changes of a synthetic frame, :mod:`alprkit.degrade`) are this project's optional additions. Tracks may sit in ``training/``, ``validation/`` and
 ``testing/`` parent folders.
 """
 
@@ -79,6 +80,20 @@ def _corners(value: str, where) -> Corners:
     return tuple(zip(xs_ys[0::2], xs_ys[1::2]))
 
 
+def _strengths(value: str, where) -> dict[str, float]:
+    """``motion=0.31 defocus=0.00 ...`` as a dict of floats."""
+    out = {}
+    for item in value.split():
+        name, sep, number = item.partition("=")
+        try:
+            if not (name and sep):
+                raise ValueError
+            out[name] = float(number)
+        except ValueError:
+            raise LabelError(where, f"degradation needs name=number pairs, found {item!r}") from None
+    return out
+
+
 def _frame_number(path: Path) -> int:
     match = _FRAME_NUMBER.search(path.stem)
     if match is None:
@@ -107,6 +122,8 @@ def _frame_sample(image: Path, txt: Path, default_region: str, split: Optional[s
     if "position_vehicle" in fields:
         box = _box(fields["position_vehicle"], "position_vehicle", txt)
         extra["vehicle"] = {"box": box, **details["position_vehicle"]}
+    if "degradation" in fields:
+        extra["degradation"] = _strengths(fields["degradation"], txt)
     return Sample(
         path=image,
         plates=(plate,),
@@ -170,10 +187,12 @@ def write_ufpr_frame(
     camera: Optional[str] = None,
     vehicle: Optional[Mapping[str, str]] = None,
     char_boxes: Sequence[Box] = (),
+    degradation: Optional[Mapping[str, float]] = None,
 ) -> Path:
     """Write one frame's label file, atomically; coordinates are rounded to pixels.
 
-    ``vehicle`` holds the lines under ``position_vehicle`` (type, make, model, year).
+    ``vehicle`` holds the lines under ``position_vehicle`` (type, make, model, year);
+    ``degradation`` the strengths of a synthetic frame's quality changes.
     """
     lines = []
     if camera:
@@ -188,5 +207,7 @@ def write_ufpr_frame(
         lines.append("corners: " + " ".join(f"{round(x)},{round(y)}" for x, y in corners))
     if region:
         lines.append(f"region: {region}")
+    if degradation:
+        lines.append("degradation: " + " ".join(f"{name}={value:.2f}" for name, value in degradation.items()))
     write_text_atomic(txt_path, "\n".join(lines) + "\n")
     return Path(txt_path)

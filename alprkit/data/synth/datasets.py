@@ -12,7 +12,8 @@ Layouts (all readable by :func:`alprkit.data.formats.load_dataset`):
 - ``jsonl``: ``<split>/<index>.jpg`` and one ``annotations.jsonl`` (a ``split`` key per image);
 - ``crops_tsv``: ``<split>/<index>.jpg`` and one ``labels.tsv``;
 - ``tao``: ``image/<split>_<index>.jpg``, ``label/<split>_<index>.txt`` and ``characters_list.txt``;
-- ``ufpr``: ``<split>/track<NNNN>/track<NNNN>[<FF>].jpg`` with one ``.txt`` label per frame.
+- ``ufpr``: ``<split>/track<NNNN>/track<NNNN>[<FF>].jpg`` (or ``.png``, as UFPR-ALPR ships them) with one ``.txt``
+  label per frame, whose ``degradation:`` line gives the quality changes of that frame (:mod:`alprkit.degrade`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from ..ufpr import write_ufpr_frame
 from .conditions import SPLITS, check_split
 from .crop import render_crop
 from .scenes import pick_region, render_scene
-from .tracks import TRACK_SIZE, render_track
+from .tracks import DEGRADE_MAX, DEGRADE_SHARE, TRACK_SIZE, render_track
 
 FORMATS = ("ccpd", "jsonl", "crops_tsv", "tao", "ufpr")
+FRAME_FORMATS = ("jpg", "png")
 MARKER = ".alprkit-synth"  # marks a partial folder as ours, so a stale one may be removed
 CROP_SIZE = (94, 24)
 SIZE_LIMITS = {"crops": (8, 2048), "scenes": (160, 8192)}
@@ -60,6 +62,9 @@ class SynthJob:
     max_plates: int = 1
     frames: int = 30
     quality: Optional[int] = None  # JPEG quality; None: each item's capture conditions decide
+    degrade: float = DEGRADE_MAX  # ufpr: the strongest driving quality change along a track (0..1)
+    degrade_share: float = DEGRADE_SHARE  # ufpr: the chance of each change being present in a track
+    frame_format: str = "jpg"  # ufpr: frame files, jpg or png
 
     def __post_init__(self):
         object.__setattr__(self, "out", Path(self.out))
@@ -98,6 +103,12 @@ class SynthJob:
                 raise ConfigError(f"{key}={value!r}: must be a whole number > 0")
         if self.format == "ufpr" and self.frames < 2:
             raise ConfigError(f"frames={self.frames}: a track needs at least 2 frames")
+        for key in ("degrade", "degrade_share"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+                raise ConfigError(f"{key}={value!r}: must be a number from 0 to 1")
+        if self.frame_format not in FRAME_FORMATS:
+            raise ConfigError(f"frame_format={self.frame_format!r}: frames are written as {' or '.join(FRAME_FORMATS)}")
         if self.quality is not None and not 1 <= int(self.quality) <= 100:
             raise ConfigError(f"quality={self.quality!r}: JPEG quality runs from 1 to 100")
         if self.size is not None:
@@ -179,14 +190,16 @@ def _ufpr_item(job: SynthJob, root: Path, split: str, index: int):
     rng = job.item_rng(split, index)
     track = f"track{index + 1:04d}"
     folder = root / split / track
-    frames = render_track(rng, pick_region(job.regions, rng), job.frames, job.size or TRACK_SIZE, split)
+    frames = render_track(rng, pick_region(job.regions, rng), job.frames, job.size or TRACK_SIZE, split,
+                          degrade_max=job.degrade, degrade_share=job.degrade_share)  # fmt: skip
     for i, frame in enumerate(frames):
         stem = folder / f"{track}[{i + 1:02d}]"
-        imwrite_atomic(stem.with_suffix(".jpg"), frame.image, quality=_jpeg_quality(job, frame.jpeg))
+        imwrite_atomic(stem.with_suffix(f".{job.frame_format}"), frame.image, quality=_jpeg_quality(job, frame.jpeg))
         p = frame.plate
         write_ufpr_frame(
             stem.with_suffix(".txt"), p.text, p.box, p.corners, frame.vehicle_box, p.region,
             camera="alprkit synth", vehicle={"type": "car"}, char_boxes=p.extra["chars"],
+            degradation=strengths(frame.degradation),
         )  # fmt: skip
     return track
 
@@ -198,6 +211,13 @@ ITEM_WRITERS: dict[str, Callable] = {
     "tao": _tao_item,
     "ufpr": _ufpr_item,
 }
+
+
+def strengths(d) -> dict:
+    """A degradation's strengths by name, as the label file lists them."""
+    from ...degrade import STRENGTHS
+
+    return {name: getattr(d, name) for name in STRENGTHS}
 
 
 def _run_item(args):
@@ -259,6 +279,8 @@ def job_summary(job: SynthJob) -> dict:
         "max_plates": job.max_plates,
         "frames": job.frames if job.format == "ufpr" else None,
         "quality": job.quality,
+        **({"degrade": job.degrade, "degrade_share": job.degrade_share, "frame_format": job.frame_format}
+           if job.format == "ufpr" else {}),
     }
 
 

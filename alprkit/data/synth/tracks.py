@@ -1,8 +1,10 @@
 """Video tracks: one vehicle's plate crossing the view over a run of frames, UFPR-ALPR style.
 
 The car approaches along a path through the frame, so its plate grows; camera
-shake, focus, motion blur and light change from frame to frame, so frame quality
-varies within a track and choosing the frame to read matters.
+shake, focus, motion blur and light change from frame to frame, and on top the
+quality changes of driving (:mod:`alprkit.degrade`: motion, defocus, distance,
+darkness or glare, noise, compression) rise and fall smoothly over the track, so
+frame quality varies within a track and choosing the frame to read matters.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from ... import degrade as driving  # a module import: alprkit.degrade itself imports this package
 from ..dataset import PlateLabel
 from . import degrade
 from .background import street
@@ -23,6 +26,8 @@ from .scenes import PLATE_WIDTHS
 from .vehicle import EXTENT_MM, draw_vehicle
 
 TRACK_SIZE = (1280, 720)
+DEGRADE_MAX = 0.7  # the strongest quality change a track reaches (alprkit.degrade strengths run 0..1)
+DEGRADE_SHARE = 0.5  # the chance of each change being present in a track
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +37,7 @@ class TrackFrame:
     vehicle_box: tuple[float, float, float, float]
     conditions: Conditions
     jpeg: int
+    degradation: driving.Degradation  # the driving quality changes applied to this frame
 
 
 def _frame_conditions(base: Conditions, t: float, rng) -> Conditions:
@@ -55,9 +61,16 @@ def render_track(
     size: tuple[int, int] = TRACK_SIZE,
     split: str = "base",
     text: Optional[str] = None,
+    degrade_max: float = DEGRADE_MAX,
+    degrade_share: float = DEGRADE_SHARE,
 ) -> Iterator[TrackFrame]:
-    """The frames of one track (generated lazily, one at a time)."""
+    """The frames of one track (generated lazily, one at a time).
+
+    ``degrade_max`` and ``degrade_share`` shape the track's quality schedule
+    (:func:`alprkit.degrade.track_schedule`); ``degrade_max=0`` leaves only the capture conditions.
+    """
     c = sample_conditions(split, rng)
+    schedule = driving.track_schedule(rng, frames, max_strength=degrade_max, share=degrade_share)
     w, h = size
     low, high = PLATE_WIDTHS[region]
     fit = min(1.0, w / 1280)
@@ -83,6 +96,7 @@ def render_track(
         draw_vehicle(image, matrix, plate.size_mm, plate.ppm, np.random.default_rng(vehicle_seed), region)
         warp_into(image, face, plate.alpha, quad)
         image = apply_conditions(image, fc, rng, quad_height(quad))
+        image = driving.degrade(degrade.to_uint8(image), schedule[i], rng, plate_height=quad_height(quad))
         chars = tuple(quad_box(transform_points(matrix, _box_corners(b))) for b in plate.char_boxes)
         s = width / plate.size_mm[0]
         side, up, down = EXTENT_MM
@@ -90,7 +104,7 @@ def render_track(
                    min(w, centre[0] + side * s), min(h, centre[1] + down * s))  # fmt: skip
         label = PlateLabel(text=plate.text, box=quad_box(quad), corners=as_corners(quad), region=plate.region,
                            extra={"chars": chars, "layout": plate.layout})  # fmt: skip
-        yield TrackFrame(degrade.to_uint8(image), label, vehicle, fc, int(np.clip(fc.jpeg, 60, 95)))
+        yield TrackFrame(image, label, vehicle, fc, int(np.clip(fc.jpeg, 60, 95)), schedule[i])
 
 
 def _shifted_inside(quad: np.ndarray, size, margin: float = 2.0) -> np.ndarray:
