@@ -17,7 +17,8 @@ from typing import IO, Any, Iterator
 
 
 _TMP_SUFFIX = ".tmp"
-_TMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+# ``.name.1a2b3c4d.tmp``, or with the target's suffix kept (``.clip.mp4.1a2b3c4d.tmp.mp4``, :func:`atomic_path`).
+_TMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.tmp(\.[A-Za-z0-9]+)?")
 
 
 def is_temporary(path) -> bool:
@@ -32,7 +33,7 @@ def remove_stale_temporaries(folder) -> int:
     temporary file of a run still writing would be removed too.
     """
     removed = 0
-    for path in Path(folder).rglob(f"*{_TMP_SUFFIX}"):
+    for path in Path(folder).rglob(f"*{_TMP_SUFFIX}*"):
         if is_temporary(path) and path.is_file():
             with suppress(FileNotFoundError):
                 path.unlink()
@@ -59,6 +60,29 @@ def atomic_write(path, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO]
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """A temporary file name beside ``path``, renamed over it if the block succeeds.
+
+    For writers that open the file themselves (OpenCV's VideoWriter); the name keeps
+    ``path``'s suffix, which such writers read to choose the format.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{_TMP_SUFFIX}{path.suffix}")
+    try:
+        yield tmp
+        if not tmp.is_file():
+            raise OSError(f"{path}: nothing was written")
+        with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -159,6 +159,22 @@ def _check_eval(cfg):
                 raise ConfigError(f"split.keep must name folds 0..{(folds or 2) - 1}, got {keep!r}")
     if cfg.get("output"):
         _output_file("output", cfg.output)
+    _check_eval_video(cfg)
+
+
+def _check_eval_video(cfg):
+    """crops_from's value, and every selector of ``selectors=`` (tracks: several selectors in one pass)."""
+    from . import plugins
+    from .config import chosen_components
+    from .data.cutouts import CUT_BY
+    from .pipeline import check_params
+
+    if cfg.get("crops_from") and cfg.crops_from not in CUT_BY:
+        raise ConfigError(f"crops_from={cfg.crops_from!r} is not one of {', '.join(CUT_BY)}")
+    if cfg.get("selectors"):
+        for _, node in chosen_components("selector", cfg.selectors, "selectors")[0]:
+            params = {k: v for k, v in node.items() if k != "name"}
+            check_params("selector", plugins.registry().get("selector", str(node["name"])), params)
 
 
 # Train settings read only when given (+train.stages=[onet]: the detector stages to train).

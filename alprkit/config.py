@@ -14,7 +14,7 @@ import threading
 from omegaconf import DictConfig, OmegaConf
 
 from . import plugins
-from .errors import ConfigError
+from .errors import AlprkitError, ConfigError
 
 COMPONENT_GROUPS = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector", "tracker")
 
@@ -67,6 +67,35 @@ def group_yaml(group: str, option: str):
         if path.is_file():
             return OmegaConf.to_container(OmegaConf.create(path.read_text(encoding="utf-8")), resolve=True)
     return None
+
+
+def chosen_components(group: str, value, key: str) -> tuple[list[tuple[str, dict]], list[str]]:
+    """``key=[a,b]`` (or one name, or ``all``: every registered component of ``group``) as
+    (option, component node) pairs, a YAML file's node or else the registered name's; and, for
+    ``all``, why any was left out (its config names weights that are not there)."""
+    registry = plugins.registry()
+    if value == "all":
+        options = [c.name for c in registry.in_registration_order(group)]
+    elif isinstance(value, str) and value:
+        options = [value]
+    elif OmegaConf.is_list(value) or isinstance(value, (list, tuple)):
+        options = [str(v) for v in value]
+    else:
+        options = []
+    if not options:
+        raise ConfigError(f"{key} must name {group}s ({key}=[a,b]) or be {key}=all, got {value!r}")
+    chosen, left_out = [], []
+    for option in options:
+        node = group_yaml(group, option) or {"name": option}
+        try:
+            registry.get(group, str(node.get("name")))  # an unknown name or weights tag lists the known ones
+        except AlprkitError as exc:
+            if value != "all":
+                raise ConfigError(f"{key}: {exc}") from None
+            left_out.append(f"{key}=all: {option} left out ({exc})")
+            continue
+        chosen.append((option, node))
+    return chosen, left_out
 
 
 def _sources(plugin_set) -> list[str]:

@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 BOX = (0, 200, 255)
+DROPPED = (150, 150, 150)  # a video track that is no vehicle (too short, unsure, never read)
 CORNERS = (255, 60, 200)
 LABEL_BG = (0, 0, 0)
 LABEL_FG = (255, 255, 255)
@@ -39,11 +40,21 @@ def _label_characters() -> frozenset:
     return label_characters()
 
 
-def annotate(pixels: np.ndarray, reads) -> np.ndarray:
-    """A copy of ``pixels`` (RGB) with every read's box, corners and ``TEXT 0.97`` label.
+def read_label(recognition) -> str:
+    """``TEXT 0.97``, and where the recognizer predicted the region ``TEXT 0.97 us 0.99``."""
+    label = f"{recognition.text} {recognition.confidence:.2f}"
+    if recognition.region_confidence is not None:
+        label += f" {recognition.region} {recognition.region_confidence:.2f}"
+    return label
 
-    Where the recognizer predicted the region the label says so: ``TEXT 0.97 us 0.99``.
-    """
+
+def annotate(pixels: np.ndarray, reads) -> np.ndarray:
+    """A copy of ``pixels`` (RGB) with every read's box, corners and ``TEXT 0.97`` label."""
+    return draw_labelled(pixels, [(read.detection, read_label(read.recognition), BOX) for read in reads])
+
+
+def draw_labelled(pixels: np.ndarray, items) -> np.ndarray:
+    """A copy of ``pixels`` (RGB) with each (detection, label, box colour) drawn: box, corners, label."""
     from PIL import Image, ImageDraw
 
     image = Image.fromarray(pixels)
@@ -51,14 +62,12 @@ def annotate(pixels: np.ndarray, reads) -> np.ndarray:
     scale = max(image.size) / 1000
     width = max(2, round(2 * scale))
     size = max(12, round(22 * scale))
-    for read in reads:
-        det = read.detection
-        draw.rectangle(det.box, outline=BOX, width=width)
+    for det, label, color in items:
+        draw.rectangle(det.box, outline=color, width=width)
         if det.corners:
             draw.polygon([tuple(map(float, p)) for p in det.corners], outline=CORNERS, width=width)
-        label = f"{read.recognition.text} {read.recognition.confidence:.2f}"
-        if read.recognition.region_confidence is not None:
-            label += f" {read.recognition.region} {read.recognition.region_confidence:.2f}"
+        if not label:
+            continue
         # A character the label font lacks (a third-party recognizer's alphabet) needs the whole font.
         font = _font(size, full=not set(label) <= _label_characters())
         x, y = det.box[0], det.box[1]

@@ -2,7 +2,8 @@
 
 Crops give recognition metrics; scenes add detection AP (where boxes exist) and the
 end-to-end reading rate as ``acc``; tracks score one read per vehicle, chosen by the
-pipeline's stream selector. Latency is per image and per plate after warm-up, and
+pipeline's stream selector, with per-frame accuracy, recognizer calls and time per frame
+(:mod:`alprkit.stream_eval`). Latency is per image and per plate after warm-up, and
 per stage; reading the image files is not part of it. Bad items are skipped and counted.
 
 :func:`evaluate_many` scores several pipelines in one pass: each image is read once and
@@ -23,9 +24,8 @@ from .data.cutouts import cut_out
 from .data.dataset import CROPS, SCENES, TRACKS
 from .errors import InputError
 from .imageio import read_image
-from .metrics import LatencyMeter, detection_ap, end_to_end, error_breakdown, iou, recognition_metrics
+from .metrics import LatencyMeter, detection_ap, end_to_end, error_breakdown, recognition_metrics
 from .pipeline import STAGES
-from .types import PlateStream
 
 
 @dataclass
@@ -47,39 +47,45 @@ class _Tally:
     regions_right: list = field(default_factory=list)
     detections: list = field(default_factory=list)
     reads: list = field(default_factory=list)
-    recognized: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     error: Optional[str] = None
 
 
-def evaluate(pipeline, dataset, *, warmup=3, iou_threshold=0.5, fold=None, show_progress=True) -> EvalResult:
+def evaluate(pipeline, dataset, *, warmup=3, iou_threshold=0.5, fold=None, show_progress=True,
+             plates_from=None) -> EvalResult:
     """Score one pipeline; an exception in the pipeline propagates."""
     return evaluate_many([pipeline], dataset, warmup=warmup, iou_threshold=iou_threshold, fold=fold,
-                         show_progress=show_progress)[0]
+                         show_progress=show_progress, plates_from=plates_from)[0]
 
 
 def evaluate_many(pipelines, dataset, *, warmup=3, iou_threshold=0.5, fold=None, show_progress=True,
-                  catch=False) -> list[EvalResult]:
+                  catch=False, plates_from=None) -> list[EvalResult]:
     """Score each pipeline on ``dataset`` in one pass; results in the order of ``pipelines``.
 
     With ``catch`` a pipeline that raises gets an :class:`EvalResult` whose ``error`` is
     the exception's first line, and the others go on; without it the exception propagates.
-    A pipeline's latency uses its ``clock`` where it has one.
+    A pipeline's latency uses its ``clock`` where it has one. On tracks, ``plates_from``
+    (``corners`` or ``box``) cuts each frame's labelled plate out instead of running the
+    detector, and pipelines sharing components share their detections and recognitions.
     """
     tallies = []
     for pipeline in pipelines:
         pipeline.times.seconds.clear()
         clock = getattr(pipeline, "clock", None)
         tallies.append(_Tally(pipeline, LatencyMeter(warmup=warmup, item="plate", clock=clock)))
-    run = {CROPS: _crops, SCENES: _scenes, TRACKS: _tracks}[dataset.kind]
     failures = []  # unreadable items: the same for every pipeline
-    run(tallies, dataset, failures, iou_threshold, fold, show_progress, catch)
+    if dataset.kind == TRACKS:
+        _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plates_from)
+    else:
+        run = {CROPS: _crops, SCENES: _scenes}[dataset.kind]
+        run(tallies, dataset, failures, iou_threshold, fold, show_progress, catch)
     results = []
     for tally in tallies:
         if tally.error is not None:
             results.append(EvalResult({}, tally.predictions, failures, tally.error))
             continue
-        tally.metrics.update(_latency_figures(tally.latency, tally.pipeline, warmup))
+        # Tracks time their own stages: pipelines share detections there, so per-pipeline stage times would lie.
+        tally.metrics.update(_latency_figures(tally.latency, tally.pipeline, warmup, stages=dataset.kind != TRACKS))
         tally.metrics["failed"] = len(failures)
         results.append(EvalResult(tally.metrics, tally.predictions, failures))
     return results
@@ -181,52 +187,21 @@ def _scenes(tallies, dataset, failures, iou_threshold, fold, show_progress, catc
             tally.metrics.update(end_to_end(tally.reads, truths, iou_threshold, fold))
 
 
-def _tracks(tallies, dataset, failures, iou_threshold, fold, show_progress, catch):
-    for track, samples in progress(list(dataset.tracks().items()), desc="tracks", enabled=show_progress):
-        frames = []
-        for sample in samples:
-            frame = _read(sample.path, failures)
-            if frame is not None:
-                frames.append((sample, type(frame)(frame.pixels, frame.source, sample.frame)))
-        truth = _track_text(samples)
+def _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plates_from):
+    from .stream_eval import score_tracks
 
-        def step(tally, frames=frames, track=track, truth=truth, samples=samples):
-            observations = []
-            with tally.latency.measure() as m:
-                for sample, frame in frames:
-                    found = tally.pipeline.observe(frame)
-                    if found:
-                        observations.append(_closest(found, sample.plates))
-                result = tally.pipeline.read_stream(PlateStream(track, tuple(observations))) if observations else None
-                m.items = 1
-            text = result.recognition.text if result else None
-            tally.pairs.append((text, truth))
-            tally.recognized.append(len(result.recognized_frames) if result else 0)
-            tally.predictions.append({"track": track, "truth": truth, "text": text,
-                                      "frame": result.frame if result else None,
-                                      "recognized_frames": tally.recognized[-1], "frames": len(samples)})
+    def read_frame(sample):
+        frame = _read(sample.path, failures)
+        return None if frame is None else type(frame)(frame.pixels, frame.source, sample.frame)
 
-        _each(tallies, catch, step)
-        del frames
-    for tally in tallies:
-        tally.metrics = recognition_metrics(tally.pairs, fold)
-        tally.metrics["frames_recognized_mean"] = float(np.mean(tally.recognized)) if tally.recognized else math.nan
+    def bar(items, desc):
+        return progress(items, desc=desc, enabled=show_progress)
+
+    score_tracks(tallies, dataset, read_frame, fold=fold, warmup=warmup, plates_from=plates_from, progress=bar,
+                 catch=catch)
 
 
-def _closest(observations, plates):
-    """The observation overlapping the labelled plate most (or the most confident one)."""
-    boxes = [p.box for p in plates if p.box is not None]
-    if not boxes:
-        return max(observations, key=lambda o: o.detection.score)
-    return max(observations, key=lambda o: max(iou(o.detection.box, b) for b in boxes))
-
-
-def _track_text(samples):
-    texts = [s.text for s in samples if s.text]
-    return max(set(texts), key=texts.count) if texts else None
-
-
-def _latency_figures(latency, pipeline, warmup) -> dict:
+def _latency_figures(latency, pipeline, warmup, stages=True) -> dict:
     summary = latency.summary()
     figures = {
         "ms_per_image_p50": summary.get("p50_ms"),
@@ -234,7 +209,7 @@ def _latency_figures(latency, pipeline, warmup) -> dict:
         "ms_per_plate_p50": summary.get("p50_ms_per_plate"),
         "ms_per_plate_p95": summary.get("p95_ms_per_plate"),
     }
-    for stage in STAGES:
+    for stage in STAGES if stages else ():
         seconds = pipeline.times.seconds.get(stage, [])[warmup:]
         figures[f"ms_{stage}_p50"] = float(np.median(seconds) * 1000) if seconds else math.nan
     return figures

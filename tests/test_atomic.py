@@ -88,3 +88,21 @@ def test_only_write_modes_are_accepted(tmp_path):
     with pytest.raises(ValueError, match="mode"):
         with atomic_write(tmp_path / "a.txt", mode="a"):
             pass
+
+
+def test_atomic_path_keeps_the_suffix_and_replaces_only_on_success(tmp_path):
+    from alprkit.atomic import atomic_path, is_temporary, remove_stale_temporaries
+
+    target = tmp_path / "clip.annotated.mp4"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".mp4" and is_temporary(tmp)
+        tmp.write_bytes(b"video")
+        assert not target.exists()
+    assert target.read_bytes() == b"video" and [p.name for p in tmp_path.iterdir()] == [target.name]
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed")
+    assert target.read_bytes() == b"video" and [p.name for p in tmp_path.iterdir()] == [target.name]
+    (tmp_path / ".clip.annotated.mp4.0123abcd.tmp.mp4").write_bytes(b"left by a kill")
+    assert remove_stale_temporaries(tmp_path) == 1 and target.exists()

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from ..atomic import remove_stale_temporaries
-from ..batch import BatchReport, progress
+from ..batch import BatchReport, plural, progress
 from ..config import config_int
 from ..errors import ConfigError, InputError
 from ..imageio import imwrite_atomic, list_images, read_image
 from ..outputs import annotated_names
 from ..pipeline import Pipeline, with_text
 from ..video import BadFrame, is_video, iter_video, video_info
+from ..video_out import TrackLog, annotated_video_name, write_annotated_video
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -115,8 +117,31 @@ def _run_video(pipeline, source, step, cfg, output, report):
                 _write_annotated(output / f"{source.stem}.{frame.index:06d}.jpg", frame.pixels, reads, report,
                                  f"{source}#frame={frame.index}")
         return
-    for result in pipeline.read_video(frames()):
+    log, dropped, vehicles = TrackLog(), [], []
+    for result in pipeline.read_video(frames(), on_frame=log if output is not None else None,
+                                      on_dropped=dropped.append):
         if not result.recognition.text:
             continue
         report.plates += 1
+        vehicles.append(result)
         _emit(result.to_json(str(source)))
+    _note_dropped(dropped)
+    if output is not None:
+        path = output / annotated_video_name(source)
+        try:
+            write_annotated_video(path, source, step, log, vehicles, [d.stream.track_id for d in dropped],
+                                  progress=lambda items: progress(items, desc="annotated video", total=total,
+                                                                  enabled=cfg.progress))
+        except (OSError, InputError) as exc:  # a full disk, an unwritable folder: the JSON lines stand
+            reason = exc.reason if isinstance(exc, InputError) else (exc.strerror or str(exc))
+            report.fail(source, f"annotated video {path} not written ({reason})")
+
+
+def _note_dropped(dropped):
+    """Tracks that were no vehicle, by reason: a user whose sign or car is missing learns why."""
+    if not dropped:
+        return
+    reasons = Counter(d.reason.split(" (")[0] for d in dropped)
+    detail = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    print(f"alprkit: note: {plural(len(dropped), 'track')} dropped as no vehicle ({detail}; tracker.min_frames, "
+          "tracker.min_score and tracker.min_confidence decide)", file=sys.stderr)

@@ -7,7 +7,7 @@ consumer (so an unreadable file is reported as a bad item and the run goes on).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
@@ -58,6 +58,13 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def first(self, limit: int) -> "Dataset":
+        """The first ``limit`` items; of a tracks set the first ``limit`` whole tracks (a limit counts vehicles)."""
+        if self.kind != TRACKS:
+            return replace(self, samples=self.samples[:limit])
+        keep = set(list(self.tracks())[:limit])
+        return replace(self, samples=[s for s in self.samples if (s.track or s.path.stem) in keep])
 
     def tracks(self) -> dict[str, list[Sample]]:
         """Samples grouped by track id, each group in frame order."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -201,15 +201,8 @@ def load(benchmark: Benchmark, root: Path, split: Optional[str] = None) -> Datas
     if split is not None:
         dataset.samples = [s for s in dataset.samples if s.extra.get("split", "") == split]
     if benchmark.limit:
-        dataset = _first(dataset, benchmark.limit)
+        dataset = dataset.first(benchmark.limit)
     return dataset
-
-
-def _first(dataset: Dataset, limit: int) -> Dataset:
-    if dataset.kind != TRACKS:
-        return replace(dataset, samples=dataset.samples[:limit])
-    keep = set(list(dataset.tracks())[:limit])  # whole tracks: a limit counts vehicles
-    return replace(dataset, samples=[s for s in dataset.samples if (s.track or s.path.stem) in keep])
 
 
 def iter_parts(benchmarks, cache: Path, notes: list, show_progress=False) -> Iterator[Part]:
