@@ -226,6 +226,8 @@ class Pipeline:
         pairs; ``on_dropped(Dropped)`` each track that is no vehicle (too short, an unsure
         detector, never read at the tracker's ``min_confidence``).
         """
+        if self.selector is None:  # before any frame: a short video's tracks may all be dropped unread
+            raise ConfigError("reading video needs a selector (for example selector=majority)")
         tracker = tracker or self.new_tracker()
         min_confidence = float(getattr(tracker, "min_confidence", 0.0))
 

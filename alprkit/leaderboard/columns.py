@@ -9,7 +9,7 @@ KIND_TITLES = {"crops": "Plate crops", "scenes": "Photos (end to end)", "tracks"
 KIND_COLUMNS = {
     "crops": ["n", "acc", "acc_1e", "acc_2e", "cer", "region_acc", "ms_per_plate_p50"],
     "scenes": ["n", "acc", "acc_1e", "cer", "ap50", "ap_mean", "recall50", "ms_per_image_p50"],
-    "tracks": ["n", "acc", "acc_1e", "cer", "frames_recognized_mean", "ms_per_image_p50"],
+    "tracks": ["n", "acc", "acc_1e", "cer", "frame_acc", "calls_per_frame", "ms_per_frame", "ms_per_image_p50"],
     "detection": ["boxes", "ap50", "ap_mean", "recall50", "ms_per_image_p50"],
 }
 STAGES = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector")
