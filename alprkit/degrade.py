@@ -25,13 +25,13 @@ from .data.synth import degrade as _px
 from .errors import ConfigError
 
 # What strength 1 means, in the plate's own units. Chosen so that 1 is severe but not
-# hopeless: CCPD's "blur" split reaches a motion of 0.25 plate heights, its darkest "db"
-# captures a gain of about 0.25.
-MAX_MOTION = 0.6  # blur length, in plate heights
-MAX_DEFOCUS = 0.15  # disc radius, in plate heights
-MIN_DISTANCE_SCALE = 0.2  # the plate at 1/5 of its size (5x further away)
+# hopeless (docs/video/degrade.png): CCPD's "blur" split reaches a motion of 0.25 plate
+# heights, its darkest "db" captures a gain of about 0.25.
+MAX_MOTION = 0.35  # blur length, in plate heights
+MAX_DEFOCUS = 0.1  # disc radius, in plate heights
+MIN_DISTANCE_SCALE = 0.25  # the plate at 1/4 of its size (4x further away)
 MIN_PLATE_PX = 6.0  # never smaller than this: no camera resolves a plate below it
-MIN_GAIN = 0.12  # darkness 1: 12% of the light
+MIN_GAIN = 0.2  # darkness 1: a fifth of the light
 MAX_GAIN, MIN_GAMMA = 2.8, 0.45  # overexposure 1: highlights clipped, contrast gone
 MAX_NOISE = 28.0  # sensor noise sigma, in grey levels
 MIN_JPEG, MAX_JPEG = 8, 95  # JPEG quality at strength 1 and 0
@@ -101,7 +101,7 @@ def _light(image: np.ndarray, d: Degradation) -> np.ndarray:
     if d.darkness == 0 and d.overexposure == 0:
         return image
     gain = (1 - d.darkness * (1 - MIN_GAIN)) * (1 + d.overexposure * (MAX_GAIN - 1))
-    gamma = (1 + 0.6 * d.darkness) * (1 - d.overexposure * (1 - MIN_GAMMA))
+    gamma = (1 + 0.4 * d.darkness) * (1 - d.overexposure * (1 - MIN_GAMMA))
     out = np.minimum(image * np.float32(gain), 255.0) * np.float32(1 / 255)
     return cv2.pow(out, gamma) * np.float32(255)
 
