@@ -103,11 +103,12 @@ class OnnxBackend:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
-def export_onnx(network, input_size, path, opset: int = 17, dynamic_size: bool = False, metadata=None) -> Path:
+def export_onnx(network, input_size, path, opset: int = 17, dynamic_size: bool = False, metadata=None,
+                output_names=None) -> Path:
     """Export ``network`` with a dynamic batch axis (and height and width with ``dynamic_size``,
     for a fully convolutional network); written atomically.
 
-    The outputs are named ``logits`` (and ``region`` for a network with a region head).
+    The outputs are named ``logits`` (and ``region`` for a network with a region head), or ``output_names``.
     ``metadata`` (any JSON values) goes into the file's ``metadata_props``. Weights that
     fp16 holds exactly (all of them for fp16-trained weights) are stored as fp16 with a
     Cast to float, which onnxruntime folds when it loads the file: half the size, same results.
@@ -125,6 +126,7 @@ def export_onnx(network, input_size, path, opset: int = 17, dynamic_size: bool =
     with torch.no_grad():
         probe = network(example)
     names = ["logits", "region"][: len(probe)] if isinstance(probe, tuple) else ["logits"]
+    names = list(output_names) if output_names else names
     free = {0: "batch", 2: "height", 3: "width"} if dynamic_size else {0: "batch"}
     buffer = io.BytesIO()
     # The TorchScript-based exporter is several times faster than dynamo here and handles

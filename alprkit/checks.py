@@ -191,7 +191,7 @@ def _check_train(cfg):
         config_int(t, key, minimum=1, name=f"train.{key}")
     config_int(t, "workers", minimum=0, name="train.workers")
     config_float(t, "lr", minimum=0.0, above=True, name="train.lr")
-    for key in ("weight_decay", "grad_noise"):
+    for key in ("weight_decay", "grad_noise", "distill_weight"):
         config_float(t, key, minimum=0.0, name=f"train.{key}")
     gray = config_float(t, "gray", minimum=0.0, name="train.gray")
     if gray is not None and gray > 1:
@@ -206,9 +206,26 @@ def _check_train(cfg):
                 raise ConfigError(f"train.lr_drops[{i}] must be a fraction of train.steps (0..1), got {value!r}")
     if t.get("init"):
         _check_file("train.init", t.init, "weights file")
+    if t.get("teacher"):
+        _check_file("train.teacher", t.teacher, "weights file")
     resume = t.get("resume")
     if resume and resume != "auto":
         _check_file("train.resume", resume, "checkpoint (train.resume=auto continues the output's run)")
+    if cfg.get("quality") is not None:
+        _check_quality(cfg.quality)
+
+
+def _check_quality(value):
+    """``alprkit train quality=NAME``: a registered selector, named without weights (training makes them)."""
+    from . import plugins
+
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"quality must name a selector with a quality network (eqlpr_p, eqlpr_s, eqlpr_e), "
+                          f"got {value!r}")
+    base, _, tag = value.partition(".")
+    plugins.registry().get("selector", base)  # an unknown name lists the registered ones
+    if tag:
+        raise ConfigError(f"quality={value}: training makes the weights; name the selector alone (quality={base})")
 
 
 def _check_train_keys(t):

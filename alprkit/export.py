@@ -61,9 +61,23 @@ def export_detector(detector, path, opset=17, weights_path=None) -> dict[str, Pa
     return written
 
 
+def export_quality(selector, path, opset=17, weights_path=None) -> Path:
+    """A stream selector's quality network (``selector.scorer.network``: RGB crops -> (batch,) scores in [0, 1])
+    as ONNX at ``path``, with what rebuilds and describes it (the weights' metadata) as metadata."""
+    scorer = getattr(selector, "scorer", None)
+    network = getattr(scorer, "network", None)
+    if network is None:
+        raise ConfigError("this selector has no quality network to export")
+    about = {k: v for k, v in getattr(scorer, "about", {}).items() if k not in ("command", WEIGHTS_SHA256)}
+    metadata = {**about, "architecture": scorer.architecture, "input_size": list(scorer.input_size),
+                "input_range": INPUT_RANGE, "outputs": "quality (batch,) in [0, 1]", "alprkit_version": _version(),
+                **_source(weights_path)}
+    return export_onnx(network, scorer.input_size, path, opset=opset, metadata=metadata, output_names=["quality"])
+
+
 @dataclass(frozen=True)
 class ShippedWeights:
-    kind: str  # recognizer or detector
+    kind: str  # recognizer, detector or selector (its quality network)
     name: str  # registry name with its tag: lprnet_basic.cn
     path: Path  # the .safetensors file
 
@@ -71,7 +85,7 @@ class ShippedWeights:
 def shipped_weights(registry) -> list[ShippedWeights]:
     """Every weights file alprkit's own plugins ship (other distributions' folders are not written to)."""
     found = []
-    for kind in ("recognizer", "detector"):
+    for kind in ("recognizer", "detector", "selector"):
         for component in registry.components(kind):
             if component.provider.distribution != "alprkit":
                 continue
@@ -88,6 +102,8 @@ def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None) -> list[d
         reference = registry.create(item.kind, item.name, backend="torch")
         if item.kind == "recognizer":
             export_recognizer(reference, onnx_beside(item.path), opset, item.path)
+        elif item.kind == "selector":
+            export_quality(reference, onnx_beside(item.path), opset, item.path)
         else:
             export_detector(reference, item.path, opset, item.path)
         report = check_shipped(registry, item, tolerance, reference)
@@ -107,10 +123,10 @@ def check_shipped(registry, item: ShippedWeights, tolerance=1e-3, reference=None
 
     The networks are compared with torch on random inputs, then the component
     ``backend=auto`` builds (from the ONNX files) with the torch one on the sample crops
-    (recognizers) or synthetic scenes (detectors).
+    (recognizers, selectors' quality networks) or synthetic scenes (detectors).
     """
-    from .parity import (detector_agreement, output_parity, parity, recognizer_agreement, sample_crops,
-                         sample_scenes)
+    from .parity import (detector_agreement, output_parity, parity, quality_agreement, recognizer_agreement,
+                         sample_crops, sample_scenes)
 
     reference = reference or registry.create(item.kind, item.name, backend="torch")
     built = registry.create(item.kind, item.name, backend="auto")
@@ -118,6 +134,11 @@ def check_shipped(registry, item: ShippedWeights, tolerance=1e-3, reference=None
         files = {None: onnx_beside(item.path)}
         checks = {"random": parity(reference.network, files[None], reference.input_size, tolerance),
                   "samples": recognizer_agreement(reference, built, sample_crops(reference.input_size), tolerance)}
+    elif item.kind == "selector":
+        files = {None: onnx_beside(item.path)}
+        reference, built = reference.scorer, built.scorer  # the quality networks: what the ONNX file holds
+        checks = {"random": output_parity(reference.network, files[None], reference.input_size, tolerance),
+                  "samples": quality_agreement(reference, built, sample_crops(reference.input_size), tolerance)}
     else:
         parts = reference.onnx_parts()
         files = {part: onnx_beside(item.path, part) for part in parts}

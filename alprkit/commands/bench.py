@@ -1,8 +1,9 @@
 """``alprkit bench``: plates/s at each batch size for every recognizer and backend, or of a pipeline's read.
 
 The eager PyTorch fp32 backend (``torch``) is measured in the same run, and every
-other backend is reported as a ratio to it. ``pipeline=NAME`` times that pipeline's
-whole read of a crop instead (network, recognizer, decoding and post-filters, the read).
+other backend is reported as a ratio to it; ``quality=[...]`` adds the quality networks of
+stream selectors (EQ-LPR's ``eqlpr_p``, ``eqlpr_s``, ``eqlpr_e``: ms per crop). ``pipeline=NAME``
+times that pipeline's whole read of a crop instead (network, recognizer, decoding and post-filters, the read).
 Each figure is taken idle and with one core kept busy by a second process (``load``),
 with the threads each load gets and why.
 """
@@ -37,6 +38,8 @@ def main(cfg, words) -> int:
         report = _bench_pipeline(cfg, settings)
     else:
         report = _bench_recognizers(cfg, settings)
+        if cfg.get("quality"):
+            report["quality"] = _bench_quality(cfg, settings)
     report["machine"] = {"cpus": os.cpu_count(), "usable_cores": len(_affinity()),
                          "processor": platform.processor() or platform.machine(), "threads": settings["threads"]}
     if cfg.output:
@@ -116,6 +119,37 @@ def _bench_recognizers(cfg, settings) -> dict:
     print(format_table(rows, ["load", "recognizer", "backend", "runs_on", "threads", "batch", "plates_per_s",
                               "ms_per_plate", "vs_eager_fp32", "vs_idle"]))
     return {"loads": choices, "models": costs, "cells": [asdict(c) for c in cells]}
+
+
+def _bench_quality(cfg, settings) -> dict:
+    """ms per crop of stream selectors' quality networks (EQ-LPR's P, S and E), as for the recognizers."""
+    names = list(cfg.quality) if OmegaConf.is_list(cfg.quality) else [cfg.quality]
+    registry = plugins.registry()
+    backends = [b for b in cfg.backends if b != "torch_bf16"]  # compiling small nets per batch size is not worth it
+    backends = ["torch", *[b for b in backends if b != "torch"]]
+
+    def create(name, backend):
+        selector = registry.create("selector", name, backend=backend, threads=settings["threads"])
+        if not hasattr(selector, "scorer"):
+            raise ConfigError(f"bench quality: selector {name!r} has no quality network")
+        return selector.scorer
+
+    costs = []
+    for name in names:
+        scorer = create(name, "torch")
+        params_m, gflops = network_cost(scorer.network, scorer.input_size)
+        costs.append({"quality": name, "input": "x".join(map(str, scorer.input_size)), "params_m": f"{params_m:.3f}",
+                      "gflops": f"{gflops:.4f}", "trained": scorer.trained})
+    print(format_table(costs, ["quality", "input", "params_m", "gflops", "trained"]))
+    print()
+    cells, _ = _under_loads(settings, lambda load: run_bench(create, names, backends, settings["batches"],
+                                                             settings["seconds"], settings["warmup"], None, load))
+    rows = [{"load": c.load, "quality": c.recognizer, "backend": c.backend, "runs_on": c.runs_on, "threads": c.threads,
+             "batch": c.batch, "ms_per_crop": c.ms_per_plate, "vs_eager_fp32": f"{c.vs_eager_fp32:.2f}x"}
+            for c in cells]
+    print(format_table(rows, ["load", "quality", "backend", "runs_on", "threads", "batch", "ms_per_crop",
+                              "vs_eager_fp32"]))
+    return {"models": costs, "cells": [asdict(c) for c in cells]}
 
 
 def _bench_pipeline(cfg, settings) -> dict:

@@ -9,6 +9,9 @@ crops; the command fails if the logits differ beyond ``tolerance`` or a decoded 
 that lists them (``onnx_parts()``) as ``FILE.<part>.onnx`` (``mtcnn.pnet.onnx``,
 ``mtcnn.onet.onnx``), each checked the same way on random images.
 
+``alprkit export +selector=NAME [output=FILE.onnx]`` exports a stream selector's quality
+network (EQ-LPR's ``eqlpr_p``, ``eqlpr_s``, ``eqlpr_e``: RGB crops -> quality scores), checked the same way.
+
 ``alprkit export shipped=true`` (re)writes the ONNX files beside every weights file the
 bundled plugins ship (``lprnet_basic.cn.onnx``, ``mtcnn.multi.pnet.onnx`` ...), which the
 default ``backend=auto`` runs on onnxruntime without PyTorch. Each is checked on random
@@ -24,7 +27,7 @@ import sys
 from pathlib import Path
 
 from ..errors import AlprkitError
-from ..export import export_detector, export_recognizer, export_shipped
+from ..export import export_detector, export_quality, export_recognizer, export_shipped
 from ..parity import output_parity, parity
 from ..pipeline import build_component
 
@@ -44,6 +47,8 @@ def main(cfg, words) -> int:
         return 0
     if cfg.get("detector"):
         return _export_detector(cfg)
+    if cfg.get("selector"):
+        return _export_selector(cfg)
     recognizer = build_component("recognizer", _on_torch(cfg.recognizer))
     output = Path(cfg.output or f"{cfg.recognizer.name}.onnx")
     export_recognizer(recognizer, output, int(cfg.opset))
@@ -75,6 +80,22 @@ def _export_detector(cfg) -> int:
                 failed.append(f"{path} (max |output diff| {report['max_abs_diff']:.2e})")
     if failed:
         raise AlprkitError(f"ONNX output differs from PyTorch beyond {cfg.tolerance}: {', '.join(failed)}")
+    return 0
+
+
+def _export_selector(cfg) -> int:
+    selector = build_component("selector", _on_torch(cfg.selector))
+    output = Path(cfg.output or f"{cfg.selector.name}.onnx")
+    export_quality(selector, output, int(cfg.opset))
+    print(f"alprkit: exported the quality network of {cfg.selector.name} to {output} "
+          f"({output.stat().st_size / 1e6:.2f} MB)", file=sys.stderr)
+    if cfg.check:
+        scorer = selector.scorer
+        report = output_parity(scorer.network, output, scorer.input_size, float(cfg.tolerance))
+        print(json.dumps(report))
+        if not report["ok"]:
+            raise AlprkitError(f"{output}: ONNX quality scores differ from PyTorch by {report['max_abs_diff']:.2e} "
+                               f"> {cfg.tolerance}")
     return 0
 
 

@@ -1,5 +1,9 @@
 """``alprkit train``: train a recognizer with PyTorch Lightning on CPU, one GPU or several (DDP).
 
+``alprkit train detector=NAME`` trains a detector (:mod:`alprkit.train.detection`) and
+``alprkit train quality=SELECTOR recognizer=NAME`` a stream selector's quality network for that
+recognizer (:mod:`alprkit.train.quality`).
+
 Writes into ``output`` (default ``runs/train/<recognizer>-<time>``): Lightning
 checkpoints (``checkpoints/last.ckpt`` resumes with ``train.resume=auto``), CSV and
 TensorBoard logs, the composed config, and the final weights as a safetensors file
@@ -35,6 +39,10 @@ def main(cfg, words) -> int:
             from ..train.detection import train_detector
 
             return train_detector(cfg)
+        if cfg.get("quality"):
+            from ..train.quality import train_quality
+
+            return train_quality(cfg)
         return train_recognizer(cfg)
 
 
@@ -84,7 +92,9 @@ def train_recognizer(cfg) -> int:
 
     if t.compile:
         network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
-    module = RecognitionModule(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
+    # A recognizer with its own loss (an attention decoder) names its module; the rest learn CTC or per position.
+    module_class = getattr(recognizer, "training_module", RecognitionModule)
+    module = module_class(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
                                grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay,
                                regions=getattr(recognizer, "regions", ()), region_weight=t.region_weight,
                                channels_last=t.channels_last, trainable=t.get("trainable"))
