@@ -204,6 +204,7 @@ def _check_train(cfg):
             value = config_float(drops, i, minimum=0.0, name=f"train.lr_drops[{i}]")
             if value is not None and value > 1:
                 raise ConfigError(f"train.lr_drops[{i}] must be a fraction of train.steps (0..1), got {value!r}")
+    _check_cut(cfg.get("dataset"))
     if t.get("init"):
         _check_file("train.init", t.init, "weights file")
     if t.get("teacher"):
@@ -226,6 +227,14 @@ def _check_quality(value):
     plugins.registry().get("selector", base)  # an unknown name lists the registered ones
     if tag:
         raise ConfigError(f"quality={value}: training makes the weights; name the selector alone (quality={base})")
+
+
+def _check_cut(dataset):
+    from .data.cutouts import CUTS
+
+    cut = dataset.get("cut") if isinstance(dataset, DictConfig) else None
+    if cut is not None and cut not in CUTS:
+        raise ConfigError(f"dataset.cut={cut!r}: how photos' plates are cut must be one of {', '.join(CUTS)}")
 
 
 def _check_train_keys(t):
@@ -263,5 +272,18 @@ def _check_serve(cfg):
     config_float(cfg.batch, "wait_ms", minimum=0.0, name="batch.wait_ms")
 
 
+def _check_segments(cfg):
+    if cfg.get("input"):
+        _check_exists("input", cfg.input)
+    config_int(cfg, "limit", minimum=1)
+    config_int(cfg, "scale", minimum=1)
+    if not cfg.get("output"):
+        raise ConfigError("output= is required: the contact sheet's file (segments.png)")
+    _output_file("output", cfg.output)
+    weights = cfg.unrectified.get("weights")
+    if weights:
+        _check_file("unrectified.weights", weights, "weights file")
+
+
 _COMMAND_CHECKS = {"run": _check_run, "eval": _check_eval, "train": _check_train, "api": _check_api,
-                   "serve": _check_serve}
+                   "serve": _check_serve, "segments": _check_segments}

@@ -19,6 +19,7 @@ COMMANDS = {
     "bench": "measure plates/s and ms per plate of recognizers and backends",
     "serve": "read plates over HTTP (POST /v1/read; port=8080 pipeline=NAME)",
     "synth": "generate synthetic data sets (synth [preview] ...)",
+    "segments": "draw the segments a parallel-STN recognizer cuts from plates (seed 002, Fig. 5)",
     "plugins": "list plugins and registered components",
 }
 
@@ -28,7 +29,7 @@ USAGE = "usage: alprkit COMMAND [WORDS] [key=value ...] [--cfg]\n\ncommands:\n" 
 
 
 # The key a bare word fills: `alprkit run car.jpg` is `alprkit run input=car.jpg`.
-POSITIONAL = {"run": "input", "eval": "data"}
+POSITIONAL = {"run": "input", "eval": "data", "segments": "input"}
 MULTIRUN = ("-m", "--multirun")  # Hydra's multirun: a sweep of jobs on a launcher (leaderboard)
 FLAGS = ("--cfg", "--help", "-h", *MULTIRUN)
 

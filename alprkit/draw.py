@@ -76,3 +76,63 @@ def draw_labelled(pixels: np.ndarray, items) -> np.ndarray:
         draw.rectangle((x, y, x + right + 2 * width, y + bottom + width), fill=LABEL_BG)
         draw.text((x + width, y), label, font=font, fill=LABEL_FG)
     return np.asarray(image)
+
+
+SHEET_BG = (255, 255, 255)
+SHEET_FG = (20, 20, 20)
+
+
+def contact_sheet(rows, scale: int = 2, gap: int = 6) -> np.ndarray:
+    """Seed 002's Fig. 5 for :class:`alprkit.segments.SegmentRow`s, one plate per row: (a) the detected
+    patch and its corners, (b) the rectified plate with its read, (c) the segments cut from it, and,
+    where the rows have them, (d) the unrectified plate with its read and its segments."""
+    from PIL import Image, ImageDraw
+
+    height = 48 * scale
+    font = _font(max(12, 7 * scale))
+    caption = font.size + 6
+
+    def fit(pixels, max_width=None):
+        h, w = pixels.shape[:2]
+        width = max(1, round(w * height / h))
+        image = Image.fromarray(pixels).resize((width, height), Image.NEAREST if h < height else Image.BILINEAR)
+        return image if max_width is None or width <= max_width else image.resize((max_width, height))
+
+    def strip(segments):
+        cells = [fit(s) for s in segments]
+        out = Image.new("RGB", (sum(c.width for c in cells) + gap // 2 * (len(cells) - 1), height), SHEET_BG)
+        x = 0
+        for cell in cells:
+            out.paste(cell, (x, 0))
+            x += cell.width + gap // 2
+        return out
+
+    table = []
+    for row in rows:
+        cells = [(fit(row.patch, 3 * height), ""), (fit(row.rectified), row.text), (strip(row.segments), "")]
+        if row.unrectified is not None:
+            cells += [(fit(row.unrectified), row.unrectified_text), (strip(row.unrectified_segments), "")]
+        table.append(cells)
+    titles = ["(a) detected, corners", "(b) rectified", "(c) segments", "(d) not rectified", "segments"]
+    columns = max((len(r) for r in table), default=3)
+    widths = [max([c[0].width for r in table if len(r) > k for c in [r[k]]] + [0]) for k in range(columns)]
+    widths = [max(w, int(font.getlength(titles[k])) + gap) for k, w in enumerate(widths)]
+    sheet = Image.new("RGB", (sum(widths) + gap * (columns + 1), caption + len(table) * (height + caption + gap) + gap),
+                      SHEET_BG)
+    draw = ImageDraw.Draw(sheet)
+    x = gap
+    for k, width in enumerate(widths):
+        draw.text((x, 2), titles[k], font=_font(font.size, full=not set(titles[k]) <= _label_characters()),
+                  fill=SHEET_FG)
+        x += width + gap
+    y = caption
+    for cells in table:
+        x = gap
+        for (image, text), width in zip(cells, widths):
+            sheet.paste(image, (x, y))
+            if text:
+                draw.text((x, y + height + 1), text, font=_font(font.size, full=not set(text) <= _label_characters()),
+                          fill=SHEET_FG)
+            x += width + gap
+        y += height + caption + gap
+    return np.asarray(sheet)

@@ -1,6 +1,7 @@
 """Recognizers and detectors to ONNX files that describe themselves, and the shipped weights' ONNX files.
 
-A recognizer's file records its alphabet, input size, region and regions; a detector
+A recognizer's file records its alphabet, input size, region and regions, its build options
+and whether its rows are CTC steps (``blank``: 0) or character positions (None); a detector
 writes one file per network (``<stem>.<part>.onnx``). Exported from a weights file,
 each also records that file's name and sha256, so ``backend=auto`` can tell a file made
 from the weights beside it from a stale one (:mod:`alprkit.shipped_onnx`).
@@ -40,8 +41,10 @@ def export_recognizer(recognizer, path, opset=17, weights_path=None) -> Path:
         raise ConfigError("this recognizer has no torch network to export")
     metadata = {"alphabet": list(recognizer.alphabet), "input_size": list(recognizer.input_size),
                 "region": recognizer.region, "regions": list(getattr(recognizer, "regions", ())),
-                "architecture": getattr(network, "architecture", None), "input_range": INPUT_RANGE,
-                "alprkit_version": _version(), **_source(weights_path)}
+                "architecture": getattr(network, "architecture", None),
+                "options": getattr(network, "options", None),
+                "blank": getattr(recognizer, "blank", 0),  # None: per-position rows (class 0: no character)
+                "input_range": INPUT_RANGE, "alprkit_version": _version(), **_source(weights_path)}
     return export_onnx(network, recognizer.input_size, path, opset=opset, metadata=metadata)
 
 

@@ -26,6 +26,25 @@ def box_quad(box) -> np.ndarray:
     return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
 
 
+def affine_fit(quad, size, threshold: float = 0.08) -> np.ndarray:
+    """Seed 002's rectification (eq. 2): the 2x3 affine matrix taking frame pixels to a ``size`` crop,
+    fitted to the four corners with RANSAC (``threshold`` in crop heights), so one bad corner is ignored."""
+    dst = target_quad(size)
+    matrix, _ = cv2.estimateAffine2D(np.asarray(quad, np.float64), dst, method=cv2.RANSAC,
+                                     ransacReprojThreshold=threshold * size[1], maxIters=100, confidence=0.999,
+                                     refineIters=10)
+    if matrix is None:  # degenerate corners (all on a line): fall back to the three first
+        matrix = cv2.getAffineTransform(np.float32(quad)[[0, 1, 3]], np.float32(dst)[[0, 1, 3]])
+    return matrix
+
+
+def affine_quad(quad, size, threshold: float = 0.08) -> np.ndarray:
+    """The parallelogram (TL, TR, BR, BL in frame pixels) that :func:`affine_fit` maps onto the crop:
+    warping it with ``perspective=False`` reproduces the fit."""
+    to_crop = np.vstack([affine_fit(quad, size, threshold), [0, 0, 1]])
+    return cv2.perspectiveTransform(target_quad(size)[None], np.linalg.inv(to_crop))[0]
+
+
 def warp_quad(frame: Frame, detection: Detection, quad, size, perspective: bool = True) -> Crop:
     """Warp ``quad`` (TL, TR, BR, BL in frame pixels) to a ``size`` = (w, h) crop.
 

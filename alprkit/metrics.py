@@ -1,8 +1,9 @@
 """Evaluation metrics: plate reading, plate detection, end to end, latency.
 
-Recognition follows the "ALPR in the wild" tables: exact-plate accuracy, accuracy
-within one or two character edits, per-position accuracy of the first character and
-of the rest, and the character error rate. Detection is AP at several IoU
+Recognition follows the "ALPR in the wild" tables (seed 002): exact-plate accuracy (Acc),
+accuracy within one or two character edits (Acc@1e, Acc@2e), per-position accuracy of the
+first character (Acc@1: ``acc_pos1``) and of the rest (Acc@2-7, here 2..N: ``acc_pos2n``),
+and the character error rate. Detection is AP at several IoU
 thresholds; end to end asks whether each true plate was both found and read.
 
 Every rate is a float in [0, 1] (NaN where it is undefined, e.g. nothing to score);
@@ -290,8 +291,9 @@ def end_to_end(
 ) -> dict:
     """Plates both found and read: reads and truths are (image id, box, text).
 
-    ``acc`` is plates read exactly / all true plates; ``acc_1e``, ``acc_2e`` and ``cer``
-    score each plate's matched read, an unmatched plate counting as a missing read.
+    ``acc`` is plates read exactly / all true plates; ``acc_1e``, ``acc_2e``, ``acc_pos1``
+    (seed 002's Acc@1), ``acc_pos2n`` (its Acc@2-7) and ``cer`` score each plate's matched
+    read, an unmatched plate counting as a missing read.
     Also ``n`` (true plates), ``found`` (plates with a matched read) and ``extra_reads``
     (reads matched to no plate).
     """
@@ -303,7 +305,7 @@ def end_to_end(
         "n": scores["n"],
         "found": found,
         "extra_reads": len(reads) - found,
-        **{key: scores[key] for key in ("acc", "acc_1e", "acc_2e", "cer")},
+        **{key: scores[key] for key in ("acc", "acc_1e", "acc_2e", "acc_pos1", "acc_pos2n", "cer")},
     }
 
 

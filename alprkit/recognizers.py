@@ -1,4 +1,7 @@
-"""A recognizer component around any CTC network that maps a crop batch to logits.
+"""A recognizer component around any network that maps a crop batch to (batch, classes, steps) logits.
+
+CTC networks have the blank at class 0 and more steps than characters; a per-position
+network (``blank=None``: one step per character slot) has the same layout.
 
 A multi-region network also returns region logits: each crop's scores then carry
 the most likely region and its probability (the region head's, weighed by how well
@@ -29,11 +32,13 @@ def softmax(logits: np.ndarray, axis: int) -> np.ndarray:
 
 
 class NetworkRecognizer:
-    """Scores crops with a backend returning (batch, classes, steps) logits; class 0 is the blank."""
+    """Scores crops with a backend returning (batch, classes, steps) logits; class ``blank`` (0) is the
+    CTC blank, or None for per-position output."""
 
     def __init__(self, backend, alphabet, input_size, region=None, max_batch: int = 64, network=None, regions=(),
-                 region_mask: bool = True, load_network=None, backend_choice=None):
+                 region_mask: bool = True, load_network=None, backend_choice=None, blank=0):
         self.backend = backend
+        self.blank = blank
         self.backend_choice = backend_choice  # which backend runs and why (shipped_onnx.BackendChoice)
         self.alphabet = tuple(alphabet)
         self.input_size = tuple(input_size)
@@ -66,7 +71,8 @@ class NetworkRecognizer:
             outputs = self.backend(crops_to_batch(chunk))
             if not self.regions:
                 probs = softmax(outputs, axis=1)
-                results.extend(CharScores(p.T.copy(), self.alphabet, blank=0, region=self.region) for p in probs)
+                results.extend(CharScores(p.T.copy(), self.alphabet, blank=self.blank, region=self.region)
+                               for p in probs)
                 continue
             logits, region_logits = outputs
             for p, r in zip(softmax(logits, axis=1), softmax(region_logits, axis=1)):
@@ -75,7 +81,7 @@ class NetworkRecognizer:
 
     def _with_region(self, probs: np.ndarray, region_probs: np.ndarray) -> CharScores:
         if self.region in self._masks:  # the region is fixed by the config, not predicted
-            return CharScores(np.ascontiguousarray(self._masked(probs, self.region)), self.alphabet, blank=0,
+            return CharScores(np.ascontiguousarray(self._masked(probs, self.region)), self.alphabet, blank=self.blank,
                               region=self.region)
         # P(region | crop) from the head times P(every CTC step emits the blank or one of the region's
         # characters): a plate whose reading holds a Hanzi is not a US plate, whatever the head says.
@@ -86,7 +92,7 @@ class NetworkRecognizer:
         posterior /= posterior.sum()
         best = int(posterior.argmax())
         code = self.regions[best]
-        return CharScores(np.ascontiguousarray(self._masked(probs, code)), self.alphabet, blank=0, region=code,
+        return CharScores(np.ascontiguousarray(self._masked(probs, code)), self.alphabet, blank=self.blank, region=code,
                           region_confidence=float(posterior[best]))
 
     def _masked(self, probs, code):

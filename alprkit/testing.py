@@ -91,6 +91,14 @@ def check_decoder(decoder):
     assert 0.0 <= recognition.confidence <= 1.0, f"confidence {recognition.confidence} outside [0, 1]"
     numbers = [recognition.confidence, *recognition.char_probs, *scores]
     assert all(type(x) is float for x in numbers), "scores must be Python floats (they are written as JSON)"
+    # Per-position scores (a parallel-STN recognizer): one row per slot, "" = no character in the last slot.
+    rows = np.full((4, len(alphabet)), 0.02)
+    for t, c in enumerate([1, 1, 3, 0]):
+        rows[t, c] = 0.94
+    rows = (rows / rows.sum(axis=1, keepdims=True)).astype(np.float32)
+    recognition = decoder(CharScores(rows, alphabet, blank=None, region="us"))
+    assert recognition.text == "AA1", f"decoder read {recognition.text!r} from per-position 'AA1' + no character"
+    assert len(recognition.char_probs) in (0, 3), "per-position char_probs must have one entry per character read"
 
 
 def check_postfilter(postfilter):

@@ -90,9 +90,14 @@ def _bench_recognizers(cfg, settings) -> dict:
         backends.insert(0, "torch")
     registry = plugins.registry()
     params = OmegaConf.to_container(cfg.params) if cfg.params else {}
+    taken = {name: _taken(registry.get("recognizer", name), params) for name in cfg.recognizers}
+    unused = sorted(set(params) - {key for keys in taken.values() for key in keys})
+    if unused:
+        raise ConfigError(f"bench params.{unused[0]}: none of the recognizers {', '.join(cfg.recognizers)} takes it")
 
     def create(name, backend):
-        return registry.create("recognizer", name, backend=backend, threads=settings["threads"], **params)
+        mine = {key: value for key, value in params.items() if key in taken[name]}
+        return registry.create("recognizer", name, backend=backend, threads=settings["threads"], **mine)
 
     def show(cell):
         print(f"alprkit: {cell.load}: {cell.recognizer} {cell.backend} batch {cell.batch}: "
@@ -176,6 +181,19 @@ def _bench_pipeline(cfg, settings) -> dict:
     print(format_table(rows, ["pipeline", "load", "runs_on", "threads", "batch", "network_ms", "recognizer_ms",
                               "decode_ms", "read_ms", "plates_per_s", "vs_idle"]))
     return {"pipeline": name, "loads": choices, "reads": [asdict(c) for c in cells]}
+
+
+def _taken(component, params) -> set:
+    """The keys of ``params`` a recognizer's factory takes (``stn`` is LPRNet's, not the parallel STN's)."""
+    import inspect
+
+    try:
+        accepted = inspect.signature(component.factory).parameters
+    except (TypeError, ValueError):
+        return set(params)
+    if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        return set(params)
+    return set(params) & set(accepted)
 
 
 def _print_choices(choices):

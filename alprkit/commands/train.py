@@ -81,6 +81,7 @@ def train_recognizer(cfg) -> int:
         train_nodes, sources = [n for n, _ in kept], [s for _, s in kept]
     _report_problems([p for source in sources for p in getattr(source, "problems", [])])
     _check_alphabet(sources, encode)
+    _report_problems(_drop_unreadable(sources, recognizer), "unreadable")
     stream = MixedCrops(sources, [float(n.get("weight", 1.0)) for n in train_nodes], encode,
                         Augment(gray=float(t.gray)) if t.augment else None, seed=int(t.seed))
     val_problems = []
@@ -89,6 +90,8 @@ def train_recognizer(cfg) -> int:
     _report_problems(val_problems, "validation")
     if regions is not None:
         val_items = [item for item in val_items if item[-1] in regions]
+    if hasattr(recognizer, "reads"):
+        val_items = [item for item in val_items if recognizer.reads(item[-2])]
 
     if t.compile:
         network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
@@ -97,7 +100,8 @@ def train_recognizer(cfg) -> int:
     module = module_class(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
                                grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay,
                                regions=getattr(recognizer, "regions", ()), region_weight=t.region_weight,
-                               channels_last=t.channels_last, trainable=t.get("trainable"))
+                               channels_last=t.channels_last, trainable=t.get("trainable"),
+                               per_position=getattr(recognizer, "blank", 0) is None)
     checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,
                                   save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
                                   mode="max", filename="best")
@@ -137,6 +141,28 @@ def _check_alphabet(sources, encode):
     for source in sources:
         for item in getattr(source, "items", ()):  # (pixels, [quad,] text, region)
             encode(item[-2])
+
+
+def _drop_unreadable(sources, recognizer) -> list[str]:
+    """Labels a recognizer says it cannot read (``reads(text)``: a per-position one's slots and
+    templates) leave the in-memory sources; what was dropped, for the report."""
+    reads = getattr(recognizer, "reads", None)
+    dropped = []
+    if reads is None:
+        return dropped
+    for source in sources:
+        if not hasattr(source, "items"):
+            continue
+        kept = []
+        for item in source.items:
+            if reads(item[-2]):
+                kept.append(item)
+            else:
+                dropped.append(f"plate {item[-2]!r} does not fit the recognizer's positions or templates")
+        source.items = kept
+        if not kept:
+            raise ConfigError(f"no label of a training source fits the recognizer (for instance {dropped[-1]})")
+    return dropped
 
 
 def save_trained(recognizer, output: Path, steps: int, command: str, metrics: dict, name=None,

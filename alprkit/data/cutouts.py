@@ -20,6 +20,11 @@ from ..types import Detection, Frame
 from .dataset import CROPS, Dataset
 
 CUT_BY = ("box", "corners")
+# How training cuts a photo's plate through its (jittered) corners, as the rectifier of the pipeline
+# that reads it will: a homography (perspective), seed 002's affine fit (affine, as affine_ransac),
+# or no rectification, the axis-aligned box around the corners (box, as identity: seed 002's
+# Table 6 "rectification off"). ``dataset.cut`` of the real_multi data set.
+CUTS = ("perspective", "affine", "box")
 
 
 def plate_quad(plate, by: str = "corners") -> np.ndarray | None:

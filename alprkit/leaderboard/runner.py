@@ -117,8 +117,13 @@ def _shortcuts(selection, options) -> list:
                               f"(available: {', '.join(available)})")
     else:
         raise ConfigError(f"leaderboard.pipelines must be all or a list of pipeline names, got {selection!r}")
-    return [(name, from_pipeline_config(compose("eval", [f"pipeline={name}", "data=unused"]), options))
-            for name in names]
+    shortcuts = [(name, from_pipeline_config(compose("eval", [f"pipeline={name}", "data=unused"]), options))
+                 for name in names]
+    if selection != "all":  # named ones are scored, or fail on their row saying why
+        return shortcuts
+    # All of them: those whose detector or recognizer has no weights yet are left out, as auto leaves them.
+    return [(name, c) for name, c in shortcuts
+            if all(options.trained(choice) for choice in (c.detector, c.recognizer) if choice is not None)]
 
 
 def _combinations(kind, axes, options, readers, crop_rectifier, shortcuts) -> list:

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from ..data.cutouts import plate_quad
+from ..data.cutouts import CUTS, plate_quad
 from ..data.formats import load_dataset
 from ..data.splits import select_folds
 from ..errors import ConfigError, InputError
-from ..geometry import fit_crop, warp_quad
+from ..geometry import affine_quad, box_quad, fit_crop, warp_quad
 from ..imageio import read_image
 from ..types import Detection, Frame
 from .augment import Augment
@@ -82,12 +82,16 @@ class PhotoPlatesSource:
     Each draw warps the plate's four corners (or its box) to the network's input
     after moving every corner by a random fraction of the plate's height and width
     and growing or shrinking the whole quadrilateral, as a detector's corners would
-    be off; so the same photo gives a new crop each time. Only a patch around each
-    plate stays in memory. Plates without text are skipped.
+    be off; so the same photo gives a new crop each time. ``cut`` (:data:`CUTS`) says how
+    the corners become the crop. Only a patch around each plate stays in memory. Plates
+    without text are skipped.
     """
 
     def __init__(self, path, size, fmt=None, split: Optional[Split] = None, region=None, jitter=0.06,
-                 grow=(-0.03, 0.12)):
+                 grow=(-0.03, 0.12), cut="perspective"):
+        if cut not in CUTS:
+            raise ConfigError(f"dataset photos source {path}: cut={cut!r} is not one of {', '.join(CUTS)}")
+        self.cut = cut
         dataset = load_dataset(path, format=fmt, strict=False, **({"region": region} if region else {}))
         samples = list(dataset)
         if split is not None:
@@ -125,7 +129,14 @@ class PhotoPlatesSource:
         return [(self._cut(patch, quad), text, region) for patch, quad, text, region in self.items]
 
     def _cut(self, patch, quad):
-        return warp_quad(Frame(patch), Detection((0, 0, patch.shape[1], patch.shape[0])), quad, self.size).pixels
+        frame = Frame(patch)
+        detection = Detection((0, 0, patch.shape[1], patch.shape[0]))
+        if self.cut == "affine":
+            return warp_quad(frame, detection, affine_quad(quad, self.size), self.size, perspective=False).pixels
+        if self.cut == "box":
+            box = (*quad.min(axis=0), *quad.max(axis=0))
+            return warp_quad(frame, detection, box_quad(box), self.size, perspective=False).pixels
+        return warp_quad(frame, detection, quad, self.size).pixels
 
 
 def _patch(pixels, quad, size, margin=0.5, oversample=4):
@@ -176,7 +187,8 @@ def build_source(node, size):
                             node.get("region"))
     if kind == "photos":
         return PhotoPlatesSource(node["path"], size, node.get("format"), Split.from_config(node.get("split")),
-                                 node.get("region"), jitter=float(node.get("jitter", 0.06)))
+                                 node.get("region"), jitter=float(node.get("jitter", 0.06)),
+                                 cut=node.get("cut", "perspective"))
     raise ConfigError(f"dataset source kind {kind!r} is unknown (kinds: synth, folder, photos)")
 
 

@@ -1,4 +1,9 @@
-"""A LightningModule that trains any CTC recognition network (a plain ``nn.Module``)."""
+"""A LightningModule that trains any recognition network (a plain ``nn.Module``): CTC, or per position.
+
+Both kinds return (batch, classes, steps); a per-position network (a parallel STN) has one
+step per character slot, class 0 its "no character", and learns by per-character
+cross-entropy over its slots instead of CTC.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,35 @@ from ..errors import ConfigError
 from ..metrics import recognition_metrics
 
 
-def greedy_texts(logits: torch.Tensor, alphabet) -> list[str]:
-    """Best-path decoding of (batch, classes, steps) logits; class 0 is the blank."""
+def greedy_texts(logits: torch.Tensor, alphabet, per_position: bool = False) -> list[str]:
+    """Best-path decoding of (batch, classes, steps) logits; class 0 is the blank (or "no character")."""
     texts = []
     for path in logits.argmax(dim=1).cpu().numpy():
-        keep = np.concatenate([[True], path[1:] != path[:-1]]) & (path != 0)
+        keep = path != 0
+        if not per_position:  # CTC: repeats collapse
+            keep &= np.concatenate([[True], path[1:] != path[:-1]])
         texts.append("".join(alphabet[c] for c in path[keep]))
     return texts
+
+
+def position_targets(targets: torch.Tensor, lengths: torch.Tensor, positions: int) -> torch.Tensor:
+    """Concatenated label indices -> (batch, positions), "no character" (0) after each plate.
+
+    A plate longer than the positions (which training drops up front) gets -100 throughout:
+    it adds no loss.
+    """
+    rows = torch.zeros(len(lengths), positions, dtype=torch.long)
+    for i, (start, length) in enumerate(zip((torch.cumsum(lengths, 0) - lengths).tolist(), lengths.tolist())):
+        if length > positions:
+            rows[i] = -100
+        else:
+            rows[i, :length] = targets[start : start + length]
+    return rows
+
+
+# A per-position log-probability floor for the loss: a label the network's priors rule out
+# (about -1e4) adds a bounded loss and no gradient instead of swamping the batch.
+_LOG_FLOOR = -100.0
 
 
 class RecognitionModule(pl.LightningModule):
@@ -30,12 +57,17 @@ class RecognitionModule(pl.LightningModule):
     A multi-region network (``regions`` names its region head's classes) returns
     ``(logits, region_logits)``; the region head's cross-entropy, weighted by
     ``region_weight``, joins the CTC loss. Samples of unknown region add no region loss.
+
+    With ``per_position`` the network's outputs are per-slot log-probabilities and the loss is
+    the mean cross-entropy of every slot (a 7-character plate's 8th slot learns "no character").
     """
 
     def __init__(self, network, alphabet, steps, lr=1e-3, lr_drops=(0.4, 0.8), grad_noise=0.0, stn_start=0,
-                 weight_decay=0.0, regions=(), region_weight=0.2, channels_last=False, trainable=None):
+                 weight_decay=0.0, regions=(), region_weight=0.2, channels_last=False, trainable=None,
+                 per_position=False):
         super().__init__()
         self.network = network
+        self.per_position = bool(per_position)
         self.alphabet = tuple(alphabet)
         self.steps = int(steps)
         self.lr = lr
@@ -68,6 +100,13 @@ class RecognitionModule(pl.LightningModule):
             images = images.contiguous(memory_format=torch.channels_last)
         return self.network(images)
 
+    def _text_loss(self, logits, targets, lengths):
+        if not self.per_position:
+            return self._ctc_loss(logits, targets, lengths)
+        rows = position_targets(targets.cpu(), lengths.cpu(), logits.shape[2]).to(logits.device)
+        log_probs = F.log_softmax(logits.float(), dim=1).clamp(min=_LOG_FLOOR)  # (batch, classes, positions)
+        return F.nll_loss(log_probs, rows, ignore_index=-100)
+
     def _ctc_loss(self, logits, targets, lengths):
         log_probs = F.log_softmax(logits.float(), dim=1).permute(2, 0, 1)  # (steps, batch, classes)
         steps = torch.full((logits.shape[0],), logits.shape[2], dtype=torch.long)
@@ -99,7 +138,7 @@ class RecognitionModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         images, targets, lengths, _, regions = batch
         logits, region_logits = self._split(self(images))
-        loss = self._ctc_loss(logits, targets, lengths)
+        loss = self._text_loss(logits, targets, lengths)
         if region_logits is not None:
             region_loss = self._region_loss(region_logits, regions)
             self.log("train/region_loss", region_loss, batch_size=images.shape[0])
@@ -119,8 +158,8 @@ class RecognitionModule(pl.LightningModule):
     def validation_step(self, batch, batch_idx):
         images, targets, lengths, texts, regions = batch
         logits, region_logits = self._split(self(images))
-        self.log("val/loss", self._ctc_loss(logits, targets, lengths), batch_size=images.shape[0], sync_dist=True)
-        self._val_pairs.extend(zip(greedy_texts(logits, self.alphabet), texts))
+        self.log("val/loss", self._text_loss(logits, targets, lengths), batch_size=images.shape[0], sync_dist=True)
+        self._val_pairs.extend(zip(greedy_texts(logits, self.alphabet, self.per_position), texts))
         if region_logits is not None:
             truth = self._region_targets(regions)
             predicted = region_logits.argmax(dim=1).cpu()
@@ -131,7 +170,7 @@ class RecognitionModule(pl.LightningModule):
             return
         scores = recognition_metrics(self._val_pairs)
         self._val_pairs = []
-        for key in ("acc", "acc_1e", "cer"):
+        for key in ("acc", "acc_1e", "acc_pos1", "acc_pos2n", "cer"):
             self.log(f"val/{key}", float(scores[key]), prog_bar=key == "acc", sync_dist=True)
         if self._val_regions:
             self.log("val/region_acc", float(np.mean(self._val_regions)), sync_dist=True)

@@ -1,7 +1,10 @@
 """Decoders from per-step character probabilities to ranked plate strings.
 
 Both handle CTC output (a blank class, repeated steps collapse) and per-position
-output (``blank=None``: one step per character, nothing collapses).
+output (``blank=None``: one step per character slot, nothing collapses). A per-position
+alphabet may hold "" as a "no character" class (a slot beyond a shorter plate): it
+adds no character to the text and no entry to ``char_probs``, but its probability is
+part of the string's, and strings that read alike (an empty slot here or there) are one.
 """
 
 from __future__ import annotations
@@ -48,25 +51,32 @@ class GreedyDecoder:
     def __call__(self, scores: CharScores) -> Recognition:
         probs, alphabet, blank = scores.probs, scores.alphabet, scores.blank
         segments = _segments(probs.argmax(axis=1), blank)
-        chars, char_probs, runner_ups = [], [], []
+        chars, picked, runner_ups = [], [], []  # per segment; a per-position "no character" reads as ""
         for cls, steps in segments:
             t = max(steps, key=lambda s: probs[s, cls])
             chars.append(alphabet[cls])
-            char_probs.append(float(probs[t, cls]))
+            picked.append(float(probs[t, cls]))
             row = probs[t].copy()
             row[cls] = -1
             if blank is not None:
                 row[blank] = -1
             alt = int(row.argmax())
             runner_ups.append((alphabet[alt], float(row[alt])))
-        best = float(np.prod(char_probs)) if char_probs else 0.0
+        char_probs = [p for c, p in zip(chars, picked) if c]
+        best = float(np.prod(picked)) if char_probs else 0.0
         candidates = [Candidate("".join(chars), best)]
         swaps = sorted(
-            ((best * p_alt / max(p, 1e-12), i, c_alt) for i, ((c_alt, p_alt), p) in enumerate(zip(runner_ups, char_probs))),
+            ((best * p_alt / max(p, 1e-12), i, c_alt) for i, ((c_alt, p_alt), p) in enumerate(zip(runner_ups, picked))),
             reverse=True,
         )
-        for score, i, c_alt in swaps[: self.top_n - 1]:
-            candidates.append(Candidate("".join(chars[:i] + [c_alt] + chars[i + 1 :]), score))
+        seen = {candidates[0].text}
+        for score, i, c_alt in swaps:
+            if len(candidates) >= self.top_n:
+                break
+            text = "".join(chars[:i] + [c_alt] + chars[i + 1 :])
+            if text not in seen:
+                seen.add(text)
+                candidates.append(Candidate(text, score))
         return Recognition(
             text=candidates[0].text,
             char_probs=tuple(char_probs),
@@ -98,10 +108,10 @@ class BeamSearchDecoder:
             beams = self._per_position(scores.probs)
         else:
             beams = self._prefix_search(scores.probs, scores.blank)
-        ranked = sorted(beams.items(), key=lambda kv: kv[1][0], reverse=True)[: self.top_n]
         alphabet = scores.alphabet
-        candidates = tuple(Candidate("".join(alphabet[c] for c in prefix), float(p)) for prefix, (p, _) in ranked)
-        best_prefix, (best_p, best_char_probs) = ranked[0] if ranked else ((), (0.0, ()))
+        ranked = sorted(_by_text(beams, alphabet).items(), key=lambda kv: kv[1][0], reverse=True)[: self.top_n]
+        candidates = tuple(Candidate(text, float(p)) for text, (p, _) in ranked)
+        _, (best_p, best_char_probs) = ranked[0] if ranked else ("", (0.0, ()))
         return Recognition(
             text=candidates[0].text if candidates else "",
             char_probs=tuple(best_char_probs),
@@ -115,7 +125,7 @@ class BeamSearchDecoder:
         return prefix_search(probs, blank, self.beam_width, self.prune)
 
     def _per_position(self, probs):
-        # Independent positions: the k best strings come from extending the k best prefixes.
+        # Independent positions: the k best class sequences come from extending the k best prefixes.
         beams = {(): (1.0, ())}
         for row in probs:
             top = np.argsort(row)[::-1][: self.beam_width]
@@ -126,6 +136,20 @@ class BeamSearchDecoder:
             }
             beams = dict(sorted(extended.items(), key=lambda kv: kv[1][0], reverse=True)[: self.beam_width])
         return beams
+
+
+def _by_text(beams, alphabet) -> dict:
+    """``{text: (probability, char probs)}``: class sequences that read alike summed (the char probs
+    of the likeliest), "no character" slots left out of the char probs."""
+    found = {}
+    for prefix, (p, char_probs) in sorted(beams.items(), key=lambda kv: kv[1][0], reverse=True):
+        text = "".join(alphabet[c] for c in prefix)
+        if text in found:
+            found[text] = (found[text][0] + p, found[text][1])
+        else:
+            kept = tuple(q for c, q in zip(prefix, char_probs) if alphabet[c]) if "" in alphabet else char_probs
+            found[text] = (p, kept)
+    return found
 
 
 # -- CTC prefix beam search --------------------------------------------------------------------
