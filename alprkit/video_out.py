@@ -10,6 +10,7 @@ the first), and a track that was no vehicle is drawn grey, ``#5 dropped``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -81,7 +82,7 @@ def _open_writer(path: Path, fps: float, width: int, height: int) -> cv2.VideoWr
 
 def _item(track, detection, frame: int, vehicles: dict, dropped: set):
     result = vehicles.get(track)
-    if result is None:
-        return detection, f"#{track} dropped" if track in dropped else f"#{track}", DROPPED
+    if result is None:  # grey and plain: no corners
+        return replace(detection, corners=None), f"#{track} dropped" if track in dropped else f"#{track}", DROPPED
     so_far = [r for f, r in result.reads if f <= frame and r is not None and r.text]
     return detection, f"#{track} {read_label(so_far[-1])}" if so_far else f"#{track}", BOX

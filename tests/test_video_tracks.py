@@ -146,25 +146,48 @@ def test_selectors_on_a_set_without_tracks_is_a_one_line_error(tmp_path, capsys)
 # -- the annotated copy of a video ----------------------------------------------------------------------
 
 
-def test_run_writes_an_annotated_video_beside_one_line_per_vehicle(tracks, tmp_path, capsys, one_torch_thread):
+@pytest.fixture
+def plate_video(tracks, tmp_path):
+    """8 frames of one synthetic plate filling the frame (a crops pipeline reads it as one vehicle)."""
     crop = cv2.imread(str(tracks / "base" / "track0001" / "track0001[04].png"))
-    dataset = load_dataset(tracks)
-    x1, y1, x2, y2 = (int(v) for v in dataset.tracks()["track0001"][-1].plates[0].box)
+    x1, y1, x2, y2 = (int(v) for v in load_dataset(tracks).tracks()["track0001"][-1].plates[0].box)
     plate = cv2.resize(crop[y1:y2, x1:x2], (188, 48))
     video = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (188, 48))
     for _ in range(8):
         writer.write(plate)
     writer.release()
-    out = tmp_path / "out"
-    status, stdout, _ = cli(capsys, "run", "pipeline=lprnet_br", f"input={video}", f"output={out}", "progress=false")
-    [vehicle] = json_lines(stdout)
-    assert status == 0 and vehicle["track"] == 0 and vehicle["frames"] == list(range(8))
-    [written] = out.iterdir()
-    assert written.name == "clip.annotated.mp4"
-    cap = cv2.VideoCapture(str(written))
+    return video, plate
+
+
+def video_frames(path):
+    cap = cv2.VideoCapture(str(path))
     frames = []
     while (ok := cap.read())[0]:
         frames.append(ok[1])
+    return frames
+
+
+def test_run_writes_an_annotated_video_beside_one_line_per_vehicle(plate_video, tmp_path, capsys, one_torch_thread):
+    video, plate = plate_video
+    out = tmp_path / "out"
+    status, stdout, err = cli(capsys, "run", "pipeline=lprnet_br", f"input={video}", f"output={out}", "progress=false")
+    [vehicle] = json_lines(stdout)
+    assert status == 0 and vehicle["track"] == 0 and vehicle["frames"] == list(range(8)) and "dropped" not in err
+    [written] = out.iterdir()
+    assert written.name == "clip.annotated.mp4"
+    frames = video_frames(written)
     assert len(frames) == 8 and frames[0].shape == (48, 188, 3)
     assert np.abs(frames[0].astype(int) - plate).mean() > 5  # the box and its label are drawn on it
+    assert np.abs(frames[0][1, 60:130].mean(axis=0) - (200, 60, 255)).max() < 40  # a vehicle's corners (BGR)
+
+
+def test_a_dropped_track_is_no_line_but_is_noted_and_drawn_grey(plate_video, tmp_path, capsys, one_torch_thread):
+    video, _ = plate_video
+    out = tmp_path / "out"
+    status, stdout, err = cli(capsys, "run", "pipeline=lprnet_br", f"input={video}", f"output={out}", "progress=false",
+                              "tracker.min_frames=20")
+    assert status == 0 and stdout.strip() == ""
+    assert "alprkit: note: 1 track dropped as no vehicle (1 too short;" in err
+    border = video_frames(out / "clip.annotated.mp4")[0][1, 60:130].mean(axis=0)  # BGR of the box's top edge
+    assert np.abs(border - 150).max() < 30  # grey: a track that is no vehicle
