@@ -25,7 +25,7 @@ from .data.synth import degrade as _px
 from .errors import ConfigError
 
 # What strength 1 means, in the plate's own units. Chosen so that 1 is severe but not
-# hopeless (docs/video/degrade.png): CCPD's "blur" split reaches a motion of 0.25 plate
+# hopeless (docs/video/degrade.jpg): CCPD's "blur" split reaches a motion of 0.25 plate
 # heights, its darkest "db" captures a gain of about 0.25.
 MAX_MOTION = 0.35  # blur length, in plate heights
 MAX_DEFOCUS = 0.1  # disc radius, in plate heights
