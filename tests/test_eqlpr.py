@@ -335,3 +335,14 @@ def test_a_quality_network_of_another_kind_is_refused_naming_the_file(tmp_path, 
     status, _, err = cli(capsys, "run", "pipeline=lprnet_br", "selector=eqlpr_e", "selector.name=eqlpr_e",
                          f"+selector.weights={path}", "progress=false")
     assert_one_line_error(status, err, "p.safetensors", "'eqlpr_p' quality weights, not 'eqlpr_e'")
+
+
+def test_the_leaderboard_scores_eqlpr_selectors_only_with_trained_quality_networks(tmp_path):
+    from alprkit.leaderboard.combinations import Choice, Options
+
+    options = Options(registry)
+    assert options.trained(Choice.of("selector", "majority", {"name": "majority"}))
+    assert not options.trained(Choice.of("selector", "eqlpr_e", {"name": "eqlpr_e"}))  # untrained: arbitrary frames
+    assert not options.trained(Choice.of("selector", "eqlpr_e", {"name": "eqlpr_e.lprnet_global"}))  # not shipped yet
+    assert options.trained(Choice.of("selector", "eqlpr_e", {"name": "eqlpr_e", "weights": str(tmp_path / "e.st")}))
+    assert "eqlpr_e" not in {c.name.partition(".")[0] for c in options.auto("selector", untrained=False)}

@@ -145,14 +145,15 @@ class Options:
         return unique
 
     def trained(self, choice: Choice) -> bool:
-        """Whether a detector or recognizer has weights (a tag or a file), or needs none."""
-        if choice.kind not in LEARNED:
-            return True
+        """Whether a detector, recognizer or learned selector has weights (a tag or a file), or needs none."""
         node = choice.node
-        if node.get("weights"):
-            return True
         base, _, tag = node["name"].partition(".")
         component = self.registry.get(choice.kind, base)
+        # Other kinds learn nothing, but for selectors over a quality network (EQ-LPR: needs_weights=True).
+        if choice.kind not in LEARNED and not component.extra.get("needs_weights"):
+            return True
+        if node.get("weights"):
+            return True
         if tag:  # a config naming weights not shipped yet (parallel_stn.cn before its training) reads nothing
             return tag in component.weights
         return component.extra.get("needs_weights", True) is False

@@ -121,9 +121,9 @@ def _shortcuts(selection, options) -> list:
                  for name in names]
     if selection != "all":  # named ones are scored, or fail on their row saying why
         return shortcuts
-    # All of them: those whose detector or recognizer has no weights yet are left out, as auto leaves them.
+    # All of them: those whose detector, recognizer or selector has no weights yet are left out, as auto does.
     return [(name, c) for name, c in shortcuts
-            if all(options.trained(choice) for choice in (c.detector, c.recognizer) if choice is not None)]
+            if all(options.trained(choice) for choice in (c.detector, c.recognizer, c.selector) if choice is not None)]
 
 
 def _combinations(kind, axes, options, readers, crop_rectifier, shortcuts) -> list:

@@ -192,12 +192,14 @@ def train_quality(cfg) -> int:
     show = bool(cfg.progress)
     crops, val_crops = _crops(train_nodes, size, cache, show), _crops(val_nodes, size, cache, show)
 
+    decode = plugins.registry().create("decoder", "greedy")
+
     def targets(of):
         if of is None or not recipe.needs_targets:
             return None
-        alpha = quality_targets(recognizer, of, cache, show_progress=show)
-        print(f"alprkit: {describe(alpha)}", file=sys.stderr)
-        return alpha
+        found = quality_targets(recognizer, of, decode, cache, show_progress=show)
+        print(f"alprkit: {describe(found)}", file=sys.stderr)
+        return found.alpha
 
     encode = LabelEncoder(recognizer.alphabet) if recipe.encode else None
     collate = Collate(recipe.fit, encode)

@@ -121,23 +121,33 @@ def degraded_crops(node, size, cache: Optional[Path] = None, show_progress: bool
     return result
 
 
-def quality_targets(recognizer, crops: DegradedCrops, cache: Optional[Path] = None, batch: int = 64,
-                    show_progress: bool = True) -> np.ndarray:
-    """alpha of every crop under ``recognizer`` (a built component), kept in ``cache`` by its weights' hash."""
-    path = Path(cache) / f"alpha-{crops.key}-{_key(recognizer_about(recognizer))}.npy" if cache else None
+@dataclass(frozen=True, eq=False)
+class Targets:
+    alpha: np.ndarray  # (n,) the recognizer's quality target of each crop
+    correct: np.ndarray  # (n,) bool: its greedy read of the crop is the plate's text
+
+
+def quality_targets(recognizer, crops: DegradedCrops, decode, cache: Optional[Path] = None, batch: int = 64,
+                    show_progress: bool = True) -> Targets:
+    """alpha of every crop under ``recognizer`` (a built component), and whether ``decode`` of its scores
+    reads the crop right; kept in ``cache`` by the recognizer's weights."""
+    path = Path(cache) / f"alpha-{crops.key}-{_key(recognizer_about(recognizer))}.npz" if cache else None
     if path is not None and path.is_file():
-        return np.load(path)
+        with np.load(path) as data:
+            return Targets(data["alpha"], data["correct"])
     box = Detection((0.0, 0.0, float(crops.images.shape[2]), float(crops.images.shape[1])))
-    alpha = []
+    alpha, correct = [], []
     for start in progress(range(0, len(crops), batch), "quality targets", enabled=show_progress):
         chunk = [Crop(image, box) for image in crops.images[start : start + batch]]
-        alpha.extend(quality_target(s) for s in recognizer(chunk))
-    alpha = np.asarray(alpha, np.float32)
+        for scores, text in zip(recognizer(chunk), crops.texts[start : start + batch]):
+            alpha.append(quality_target(scores))
+            correct.append(decode(scores).text == text)
+    targets = Targets(np.asarray(alpha, np.float32), np.asarray(correct, bool))
     if path is not None:
         buffer = io.BytesIO()
-        np.save(buffer, alpha)
+        np.savez(buffer, alpha=targets.alpha, correct=targets.correct)
         write_bytes_atomic(path, buffer.getvalue())
-    return alpha
+    return targets
 
 
 def recognizer_about(recognizer) -> dict:
@@ -158,11 +168,17 @@ def _weights_hash(network) -> str:
     return digest.hexdigest()[:16]
 
 
-def describe(alpha: np.ndarray) -> str:
-    """One line on how the targets spread: the seed's Fig. 3 as numbers."""
-    bins = np.histogram(alpha, bins=5, range=(0, 1))[0] / max(len(alpha), 1)
-    shares = " ".join(f"{lo:.1f}-{lo + 0.2:.1f}: {share:.0%}" for lo, share in zip(np.arange(0, 1, 0.2), bins))
-    return f"alpha of {len(alpha)} crops: mean {float(np.mean(alpha)):.3f}; {shares}"
+def describe(targets: Targets) -> str:
+    """How the targets spread, and how often the recognizer reads the crops of each range right: the seed's
+    premise (a low alpha is a crop the recognizer gets wrong) checked on these crops."""
+    alpha, correct = targets.alpha, targets.correct
+    parts = []
+    for lo in np.arange(0.0, 1.0, 0.2):
+        inside = (alpha >= lo) & ((alpha < lo + 0.2) | (lo >= 0.8))
+        read = f", {correct[inside].mean():.0%} read" if inside.any() else ""
+        parts.append(f"{lo:.1f}-{lo + 0.2:.1f}: {inside.mean():.0%}{read}")
+    return (f"alpha of {len(alpha)} crops: mean {float(np.mean(alpha)):.3f}, {correct.mean():.0%} read right; "
+            + "; ".join(parts))
 
 
 def _key(settings: Mapping) -> str:
