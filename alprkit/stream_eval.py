@@ -66,16 +66,17 @@ def score_tracks(tallies, dataset, read_frame, *, fold=None, warmup=0, plates_fr
         frames = [(s, f) for s in samples if (f := read_frame(s)) is not None]
         truth = _track_text(samples)
         observed = _observe_all(tallies, frames, plates_from, catch)
-        caches: dict = {}
+        caches: dict = {}  # recognize key -> {frame: (recognition, seconds)}, shared by selectors of one recognizer
+
+        def views(tally):
+            return (observed[_observe_key(tally.pipeline, plates_from)],
+                    caches.setdefault(_recognize_key(tally.pipeline, plates_from), {}))
+
         for tally in _running(tallies):
-            _guarded(tally, catch, lambda t=tally: _select(t, records[id(t)], track, truth, samples,
-                                                           observed[_observe_key(t.pipeline, plates_from)],
-                                                           caches.setdefault(_recognize_key(t.pipeline,
-                                                                                            plates_from), {})))
+            _guarded(tally, catch, lambda: _select(tally, records[id(tally)], track, truth, samples, *views(tally)))
+        # Only once every selector has run: a frame read here would cost the later selectors nothing.
         for tally in _running(tallies):
-            _guarded(tally, catch, lambda t=tally: _frame_reads(
-                t, records[id(t)], samples, truth, observed[_observe_key(t.pipeline, plates_from)],
-                caches[_recognize_key(t.pipeline, plates_from)], fold))
+            _guarded(tally, catch, lambda: _frame_reads(tally, records[id(tally)], samples, truth, *views(tally), fold))
         del frames
     for tally in tallies:
         if tally.error is None:
