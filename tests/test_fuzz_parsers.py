@@ -156,9 +156,10 @@ def test_tao_label_files(scratch, characters, label, layout):
 
 ufpr_lines = st.lists(st.one_of(
     st.sampled_from(["plate: ABC-1234", "position_plate: 1 2 3 4", "\tchar 1: 1 2 3 4", "corners: 1,2 3,4 5,6 7,8",
-                     "region: br", "region: xx", "position_vehicle: 1 2 3", "camera: x", "plate:", "\t", "nokey"]),
+                     "region: br", "region: xx", "position_vehicle: 1 2 3", "camera: x", "plate:", "\t", "nokey",
+                     "degradation: motion=0.2 jpeg=0.5", "degradation: motion= =1 x"]),
     st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(["plate", "position_plate", "corners", "region",
-                                                          "position_vehicle", "\tchar 1", "\ttype"]),
+                                                          "position_vehicle", "\tchar 1", "\ttype", "degradation"]),
               st.text(max_size=30)),
     st.text(max_size=30),
 ), max_size=10).map("\n".join)
