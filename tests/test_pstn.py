@@ -226,11 +226,17 @@ def test_segments_sheet_shows_each_plate_with_and_without_rectification(capsys, 
      ["cuts no segments"]),
     (["train", "recognizer=parallel_stn", "dataset=real_multi", "dataset.synth=x", "dataset.val_path=x",
       "dataset.cut=diagonal"], ["dataset.cut", "diagonal"]),
-    (["bench", "recognizers=[parallel_stn]", "params={stn: true}"], ["params.stn", "parallel_stn"]),
 ])
 def test_bad_values_are_one_line_errors(capsys, tmp_path, args, fragments):
     status, _, err = cli(capsys, *args, *([f"output={tmp_path / 's.png'}"] if args[0] == "segments" else []))
     assert_one_line_error(status, err, *fragments)
+
+
+def test_bench_gives_each_recognizer_only_the_params_it_takes():
+    from alprkit.commands.bench import _taken
+
+    assert _taken(registry.get("recognizer", "parallel_stn"), {"stn": True, "width": 0.5}) == {"width"}
+    assert _taken(registry.get("recognizer", "lprnet_basic"), {"stn": True}) == {"stn"}
 
 
 def test_leaderboard_leaves_out_configs_naming_weights_not_trained_yet(monkeypatch):

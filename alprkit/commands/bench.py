@@ -91,9 +91,9 @@ def _bench_recognizers(cfg, settings) -> dict:
     registry = plugins.registry()
     params = OmegaConf.to_container(cfg.params) if cfg.params else {}
     taken = {name: _taken(registry.get("recognizer", name), params) for name in cfg.recognizers}
-    unused = sorted(set(params) - {key for keys in taken.values() for key in keys})
-    if unused:
-        raise ConfigError(f"bench params.{unused[0]}: none of the recognizers {', '.join(cfg.recognizers)} takes it")
+    for name, keys in taken.items():
+        if set(params) - keys:
+            print(f"alprkit: bench: {name} takes no {', '.join(sorted(set(params) - keys))} (params)", file=sys.stderr)
 
     def create(name, backend):
         mine = {key: value for key, value in params.items() if key in taken[name]}
