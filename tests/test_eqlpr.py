@@ -202,18 +202,18 @@ def test_s_over_the_attention_recognizer_alternates_and_writes_both_networks(tmp
     header = next(iter(logged)).read_text().splitlines()[0]
     assert "train/recognition" in header and "train/quality" in header  # both losses, alternately
     # The S quality network is the recognizer's own CNN with the head on it.
-    recognizer = registry.create("recognizer", "eqlpr_attn", weights=str(tmp_path / "eqlpr_s" / "eqlpr_attn.safetensors"),
+    run = tmp_path / "eqlpr_s"
+    recognizer = registry.create("recognizer", "eqlpr_attn", weights=str(run / "eqlpr_attn.safetensors"),
                                  backend="torch")
-    selector = registry.create("selector", "eqlpr_s", weights=str(tmp_path / "eqlpr_s" / "eqlpr_s.safetensors"),
-                               backend="torch")
+    selector = registry.create("selector", "eqlpr_s", weights=str(run / "eqlpr_s.safetensors"), backend="torch")
     for key, value in recognizer.network.cnn.state_dict().items():
         assert torch.equal(selector.scorer.network.features.state_dict()[key], value), key
 
 
 def test_the_attention_recognizer_trains_through_alprkit_train(tmp_path, capsys):
-    status, _, err = cli(capsys, "train", "recognizer=eqlpr_attn", "dataset=synth_br_us", "train=smoke", "train.steps=2",
-                         "train.val_every=2", "train.val_limit=4", "dataset.val.0.count=4", f"output={tmp_path}",
-                         "progress=false")
+    status, _, err = cli(capsys, "train", "recognizer=eqlpr_attn", "dataset=synth_br_us", "train=smoke",
+                         "train.steps=2", "train.val_every=2", "train.val_limit=4", "dataset.val.0.count=4",
+                         f"output={tmp_path}", "progress=false")
     assert status == 0, err
     recognizer = registry.create("recognizer", "eqlpr_attn", weights=str(tmp_path / "eqlpr_attn.safetensors"))
     assert recognizer.alphabet == registry.create("recognizer", "eqlpr_attn").alphabet

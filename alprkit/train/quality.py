@@ -180,7 +180,8 @@ def train_quality(cfg) -> int:
     train_nodes = _sources(cfg.dataset.get("train"), "train")
     val_nodes = _sources(cfg.dataset.get("val"), "val")
     if not train_nodes:
-        raise ConfigError("dataset.train is empty: quality networks need kind: degraded sources (dataset=quality_br_us)")
+        raise ConfigError("dataset.train is empty: quality networks need kind: degraded sources "
+                          "(dataset=quality_br_us)")
     pl.seed_everything(int(t.seed), workers=True, verbose=False)
 
     selector = plugins.registry().create("selector", name)  # untrained: training makes its weights

@@ -100,7 +100,8 @@ def degraded_crops(node, size, cache: Optional[Path] = None, show_progress: bool
     path = Path(cache) / f"degraded-{key}.npz" if cache else None
     if path is not None and path.is_file():
         return _load(path, key)
-    crops = SyntheticCrops(regions=settings["regions"], size=tuple(size), seed=settings["seed"], split=settings["split"])
+    crops = SyntheticCrops(regions=settings["regions"], size=tuple(size), seed=settings["seed"],
+                           split=settings["split"])
     images, texts, regions, severity = [], [], [], []
     for index in progress(range(settings["count"]), "degraded crops", enabled=show_progress):
         item = crops.render(index)
