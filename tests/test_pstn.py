@@ -10,10 +10,8 @@ import torch
 from helpers import CN_PLATES, assert_one_line_error, cli, one_torch_thread, write_crops  # noqa: F401
 
 from alprkit import plugins
-from alprkit.backends import export_onnx
 from alprkit.data.regions import get_region
 from alprkit.imageio import read_image
-from alprkit.parity import parity, recognizer_agreement
 from alprkit.registry import Weights
 from alprkit.types import CharScores, Crop, Detection
 from alprkit_pstn.models import SEGMENT_SIZE, TemplatePrior
@@ -180,7 +178,7 @@ def test_three_training_steps_write_weights_that_read(capsys, tmp_path):
     data = write_crops(tmp_path / "crops", texts=[*CN_PLATES, "皖512345"])  # the last fits no cn template
     out = tmp_path / "run"
     status, _, err = cli(capsys, "train", "recognizer=parallel_stn", "train=smoke", "train.steps=3",
-                         "train.batch_size=4", "dataset=crops", f"dataset.path={data}",
+                         "train.batch_size=4", "train.val_every=3", "dataset=crops", f"dataset.path={data}",
                          f"dataset.val=[{{kind: folder, path: '{data}'}}]", f"output={out}", "progress=false")
     assert status == 0, err
     assert "'皖512345' does not fit the recognizer's positions or templates" in err
@@ -191,27 +189,42 @@ def test_three_training_steps_write_weights_that_read(capsys, tmp_path):
     assert loaded(crops(1))[0].probs.shape == (8, len(CN))
 
 
-def test_onnx_export_and_backend_match_torch_on_an_untrained_net(recognizer, tmp_path, monkeypatch):
-    path = export_onnx(recognizer.network, recognizer.input_size, tmp_path / "pstn.onnx")
-    assert parity(recognizer.network, path, recognizer.input_size, tolerance=1e-3, count=4)["ok"]
-    monkeypatch.setenv("ALPRKIT_CACHE", str(tmp_path / "cache"))
-    torch.manual_seed(0)
-    eager = registry.create("recognizer", "parallel_stn")
-    torch.manual_seed(0)  # the same initial weights, exported into the cache and run on onnxruntime
-    onnx = registry.create("recognizer", "parallel_stn", backend="onnxruntime")
-    assert onnx.backend_choice.backend == "onnxruntime"
-    report = recognizer_agreement(eager, onnx, crops(3), tolerance=1e-4)
-    assert report["ok"], report
+def test_onnx_export_of_an_untrained_net_reads_as_torch_does_and_runs_without_it(tmp_path):
+    """What `alprkit export shipped=true` does once parallel_stn.cn is shipped, on untrained stand-in weights:
+    parity on random crops and the sample crops, and backend=auto then runs the ONNX file."""
+    from dataclasses import replace
+
+    from alprkit.commands.train import save_trained
+    from alprkit.export import ShippedWeights, check_shipped, export_recognizer
+    from alprkit.shipped_onnx import onnx_beside
+
+    path = save_trained(registry.create("recognizer", "parallel_stn"), tmp_path, 0, "test", {},
+                        name="parallel_stn.cn", result=False)
+    plugin_set = plugins.discover()
+    table = plugin_set.registry._entries["recognizer"]
+    table["parallel_stn"] = replace(table["parallel_stn"], weights={"cn": Weights(path)})
+    reference = plugin_set.registry.create("recognizer", "parallel_stn.cn", backend="torch")
+    export_recognizer(reference, onnx_beside(path), weights_path=path)
+    report = check_shipped(plugin_set.registry, ShippedWeights("recognizer", "parallel_stn.cn", path))
+    assert report["ok"] and report["auto_runs_onnx"] and report["random"]["max_abs_diff"] < 1e-3, report
+    onnx_only = plugin_set.registry.create("recognizer", "parallel_stn", weights=Weights(onnx_beside(path)))
+    assert onnx_only.positions == 8 and onnx_only.reads("皖A12345") and not onnx_only.reads("皖512345")
 
 
 # -- the segments picture and config errors -------------------------------------------------------
 
 
 def test_segments_sheet_shows_each_plate_with_and_without_rectification(capsys, tmp_path):
+    import shutil
+
+    folder = tmp_path / "plates"
+    folder.mkdir()
+    for name in ("000000.jpg", "000001.jpg"):
+        shutil.copy(f"alprkit/samples/crops_cn/base/{name}", folder / name)
+    (folder / "broken.jpg").write_bytes(b"not a picture")
     sheet = tmp_path / "sheet.png"
-    status, _, err = cli(capsys, "segments", "recognizer=parallel_stn", "limit=2", f"output={sheet}", "progress=false")
-    assert status == 0, err
-    assert "2 plates drawn" in err
+    status, _, err = cli(capsys, "segments", folder, "recognizer=parallel_stn", f"output={sheet}", "progress=false")
+    assert status == 1 and "2 plates drawn" in err and "broken.jpg: not an image" in err, err
     height, width = read_image(sheet).pixels.shape[:2]
     assert height > 2 * 96 and width > 2 * 8 * 48  # two rows of 96-pixel plates, two strips of 8 segments
 

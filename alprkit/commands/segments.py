@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ..batch import BatchReport, progress
+from ..batch import BatchReport, plural, progress
 from ..config import config_int
 from ..errors import ConfigError, InputError
 from ..imageio import imwrite_atomic, list_images, read_image
@@ -41,10 +41,13 @@ def main(cfg, words) -> int:
     rows = plate_segments(pipeline, _frames(paths, report, cfg.get("progress", True)), limit, unrectified,
                           on_bad=report.fail)
     if not rows:
+        if report.failures and not report.processed:  # nothing could be read: say why, not "no plate"
+            name, reason = report.failures[0]
+            raise InputError(name, reason if len(paths) == 1 else f"{reason} (and every other image of {source})")
         raise InputError(source, "no plate found to draw (is it the right pipeline for these images?)")
     report.plates = len(rows)
     imwrite_atomic(cfg.output, contact_sheet(rows, scale=scale))
-    print(f"alprkit: {len(rows)} plates drawn into {cfg.output}", file=sys.stderr)
+    print(f"alprkit: {plural(len(rows), 'plate')} drawn into {cfg.output}", file=sys.stderr)
     return report.finish(item="image")
 
 
