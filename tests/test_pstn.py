@@ -64,6 +64,19 @@ def test_shapes_and_evenly_spaced_initial_windows(recognizer):
     assert scores[0].probs.shape == (8, len(CN)) and scores[0].blank is None
 
 
+def test_the_cross_entropy_reaches_the_stns_and_both_classifiers():
+    from alprkit.train.recognition import RecognitionModule
+
+    network = registry.create("recognizer", "parallel_stn").network.train()
+    module = RecognitionModule(network, CN, steps=10, per_position=True)
+    targets = torch.tensor([INDEX[c] for c in "皖A12345" + "粤BD12345"])
+    loss = module._text_loss(network(torch.rand(2, 3, 48, 120) * 255), targets, torch.tensor([7, 8]))
+    loss.backward()
+    last = network.localization.head[-1]
+    assert torch.isfinite(loss) and last.weight.grad.abs().sum() > 0 and last.bias.grad.abs().sum() > 0
+    assert all(reader.classifier.weight.grad.abs().sum() > 0 for reader in network.readers)
+
+
 def test_shared_and_separate_variants_differ_in_size():
     size = lambda **kw: sum(p.numel() for p in registry.create("recognizer", "parallel_stn", **kw)  # noqa: E731
                             .network.parameters())
