@@ -159,9 +159,9 @@ CHECKS = {
     "decoder": check_decoder,
     "postfilter": check_postfilter,
     "selector": check_selector,
+    "tracker": check_tracker,
 }
 
 
 def check_component(kind: str, component) -> None:
     CHECKS[kind](component)
-    "tracker": check_tracker,
