@@ -121,7 +121,7 @@ def load_quality(path):
         network = build_quality(meta["architecture"], meta["features"], tuple(meta["input_size"]), meta.get("head"))
     except KeyError as exc:
         raise InputError(path, f"has no quality network metadata {exc.args[0]!r} (was it written by alprkit train "
-                         "selector=...?)") from None
+                         "quality=...?)") from None
     network.load_state_dict({k: v.float() for k, v in state.items()})
     return network.eval(), meta
 
@@ -133,7 +133,7 @@ def quality_metadata(network) -> dict:
 
 def warn_untrained(architecture):
     print(f"alprkit: selector {architecture} has no trained quality network: its choice of frames is arbitrary "
-          f"(name one: selector={architecture}.TAG or +selector.weights=FILE)", file=sys.stderr)
+          f"(name one: selector.name={architecture}.TAG or +selector.weights=FILE)", file=sys.stderr)
 
 
 def _check_architecture(path, found, wanted):

@@ -58,7 +58,7 @@ class QualityAwareSelector:
                             tuple(observations[i].frame for i in chosen))
 
     def training_recipe(self, recognizer, teacher=None, distill_weight: float = 1.0):
-        """How ``alprkit train selector=...`` trains this quality network for ``recognizer``."""
+        """How ``alprkit train quality=...`` trains this quality network for ``recognizer``."""
         from .recipes import recipe_for
 
         return recipe_for(self.architecture, recognizer, teacher=teacher, distill_weight=distill_weight)
