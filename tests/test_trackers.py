@@ -1,5 +1,7 @@
 """Trackers as components: linking plates over frames, crossing and occlusion, and dropping what is no vehicle."""
 
+import sys
+
 import numpy as np
 import pytest
 from helpers import FakeRecognizer, observation
@@ -87,6 +89,13 @@ def test_kalman_keeps_crossing_plates_apart():
     right, left = sorted(streams, key=lambda s: xs(s)[0])
     assert xs(right) == [10 + 8 * f for f in range(30)]  # each stream follows one plate through the crossing
     assert xs(left) == [246 - 8 * f for f in range(30)]
+
+
+def test_kalman_needs_no_scipy(monkeypatch):
+    # SciPy is no base dependency (about 140 MB): the Hungarian assignment is alprkit.assignment.
+    for name in ("scipy", "scipy.optimize"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing it now fails
+    assert [len(s.observations) for s in run(make("kalman"), crossing())] == [30, 30]
 
 
 def test_iou_swaps_crossing_plates():

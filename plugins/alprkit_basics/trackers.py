@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from alprkit.assignment import linear_sum_assignment
 from alprkit.metrics import iou, iou_matrix
 from alprkit.tracking import Tracker, tracker_param
 
@@ -73,12 +74,10 @@ class KalmanTracker(Tracker):
         state.correct(_measurement(track.last.detection.box))
 
     def match(self, frame, tracks, observations):
-        from scipy.optimize import linear_sum_assignment
-
         predicted = np.array([t.state.predicted_box(frame) for t in tracks])
         boxes = np.array([o.detection.box for o in observations], dtype=np.float64)
         overlap = iou_matrix(predicted, boxes)
-        rows, cols = linear_sum_assignment(-overlap)
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
         return [(int(r), int(c)) for r, c in zip(rows, cols) if overlap[r, c] >= self.min_iou and overlap[r, c] > 0]
 
 
