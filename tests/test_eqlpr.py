@@ -299,6 +299,9 @@ def test_the_attention_recognizer_exports_with_its_decoder_loop():
 # -- bad settings ---------------------------------------------------------------------------
 
 
+TINY = ["train.steps=1", "train.batch_size=2", "train.val_every=1", "dataset.train.0.count=2", "dataset.val.0.count=2"]
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["quality=majority", "recognizer=lprnet_br"], ["quality=majority", "no quality network to train"]),
     (["quality=eqlpr_p.attn"], ["training makes the weights", "quality=eqlpr_p"]),
@@ -308,6 +311,9 @@ def test_the_attention_recognizer_exports_with_its_decoder_loop():
     (["quality=eqlpr_p", "train.distill_weight=-1"], ["train.distill_weight must be >= 0"]),
     (["quality=eqlpr_p", "recognizer=lprnet_br", "dataset=synth_br_us"], ["kind: degraded"]),
     (["quality=eqlpr_p", "recognizer=lprnet_br", "dataset.train.0.count=0"], ["count must be a whole number >= 1"]),
+    # train.yaml's default recognizer is untrained: its confidence is noise to learn (a tiny run, were it let through)
+    (["quality=eqlpr_p", *TINY], ["recognizer 'lprnet_basic' has no weights", "quality=eqlpr_p"]),
+    (["quality=eqlpr_s", "recognizer=lprnet_basic", *TINY], ["recognizer 'lprnet_basic' has no weights"]),
 ])
 def test_bad_quality_training_settings_are_one_line_errors(tmp_path, capsys, args, fragments):
     dataset = [] if any(a.startswith("dataset=") for a in args) else ["dataset=quality_br_us",

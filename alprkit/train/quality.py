@@ -10,7 +10,8 @@ with its ``input_size``), ``needs_targets`` (whether the quality target alpha co
 recognizer, precomputed), ``encode`` (whether batches need the plate texts encoded),
 ``fit(pixels)`` (a crop as the quality network reads it), ``train_mode()``,
 ``losses(batch, step)`` (a dict whose ``"loss"`` is minimised), ``evaluate(batch)``
-(``{"a", "alpha"[, "texts"]}``) and ``save(folder, info)`` (the files written).
+(``{"a", "alpha"[, "texts"]}``), ``save(folder, info)`` (the files written) and optionally
+``trains_recognizer``: without it the recognizer must have weights, whose confidence is learned.
 
 The data set's ``train`` and ``val`` lists hold ``kind: degraded`` sources
 (:mod:`alprkit.train.quality_data`): synthetic crops at the recognizer's input size,
@@ -32,10 +33,11 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from .. import plugins
 from ..atomic import write_json_atomic, write_text_atomic
-from ..config import config_float
+from ..config import component_params, config_float
 from ..errors import ConfigError
 from ..metrics import recognition_metrics
 from ..pipeline import build_component
+from ..registry import resolve_weights
 from .checkpoints import AtomicCheckpointIO
 from .data import LabelEncoder
 from .quality_data import DegradedCrops, degraded_crops, describe, quality_targets, recognizer_about
@@ -165,6 +167,17 @@ def quality_selector(value) -> str:
     return name
 
 
+def _refuse_untrained(node, selector):
+    """A quality network learns its recognizer's confidence: an untrained recognizer's is noise."""
+    name, params = component_params(node)
+    registry = plugins.registry()
+    component = registry.get("recognizer", name)
+    if resolve_weights(component, name.partition(".")[2], params.get("weights")) is None:
+        raise ConfigError(f"recognizer {name!r} has no weights: quality={selector} learns a trained recognizer's "
+                          "confidence; name one (recognizer=lprnet_br, recognizer=NAME.TAG or "
+                          "+recognizer.weights=FILE)")
+
+
 def train_quality(cfg) -> int:
     from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
@@ -188,6 +201,8 @@ def train_quality(cfg) -> int:
     recognizer = build_component("recognizer", cfg.recognizer)
     recipe = selector.training_recipe(recognizer, teacher=t.get("teacher"),
                                       distill_weight=1.0 if distill_weight is None else distill_weight)
+    if not getattr(recipe, "trains_recognizer", False):
+        _refuse_untrained(cfg.recognizer, name)
     cache = Path(str(cfg.dataset.cache)) if cfg.dataset.get("cache") else None
     size = tuple(recognizer.input_size)
     show = bool(cfg.progress)

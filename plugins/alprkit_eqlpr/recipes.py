@@ -15,7 +15,9 @@
 A recipe has ``network`` (every module the optimizer and the checkpoint hold), ``quality``
 (the network saved as the selector's weights), ``losses(batch, step)``, ``evaluate(batch)``,
 ``train_mode()`` and ``save(folder, info)``; ``needs_targets`` says whether ``alpha`` is
-precomputed from the recognizer, ``encode`` whether batches carry encoded plate texts.
+precomputed from the recognizer, ``encode`` whether batches carry encoded plate texts,
+``trains_recognizer`` whether it trains the recognizer too (S over the attention recognizer:
+the only one that may start from an untrained recognizer).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def l1(a, alpha):
 class _Recipe:
     needs_targets = True
     encode = False
+    trains_recognizer = False  # else the recognizer must come trained: its confidence is what is learned
 
     def __init__(self, recognizer, quality):
         self.recognizer = recognizer
@@ -127,6 +130,7 @@ class SharedAttention(_Recipe):
 
     needs_targets = False
     encode = True
+    trains_recognizer = True
 
     def __init__(self, recognizer):
         self.net = recognizer.network
