@@ -152,6 +152,22 @@ def test_algorithm_1_recognizes_only_frames_whose_quality_beats_the_best_so_far(
     assert (result.track_id, result.frame, result.recognition.text) == (3, 6, "ABC0006")
 
 
+def test_a_best_frame_read_dropped_by_the_post_filter_falls_back_to_the_latest_kept_read():
+    from alprkit_eqlpr.selectors import QualityAwareSelector
+
+    scores = [0.2, 0.5, 0.4, 0.7, 0.7, 0.1, 0.96]  # recognized: 0, 1, 3, 6
+    called = []
+
+    def recognize(o):  # the post-filter drops the reads of frames 3 and 6 (None)
+        called.append(o.frame)
+        return None if o.frame in (3, 6) else Recognition(f"ABC{o.frame:04d}", confidence=0.5)
+
+    result = QualityAwareSelector(FixedQuality(scores))(quality_stream(len(scores)), recognize)
+    assert called == [0, 1, 3, 6] and list(result.recognized_frames) == called  # no extra call
+    assert (result.frame, result.recognition.text) == (1, "ABC0001")
+    assert result.detection == quality_stream(len(scores)).observations[1].detection
+
+
 def test_a_stream_of_falling_quality_is_recognized_once():
     from alprkit_eqlpr.selectors import QualityAwareSelector
 

@@ -2,7 +2,7 @@
 
 Every frame's crop gets a quality awareness score ``a``; the recognizer runs on the first
 frame and then only on a frame whose score beats the best seen so far, and the read of the
-best frame stands for the vehicle. The decisions need nothing from later frames (online);
+best frame stands for the vehicle (or, where the post-filter dropped it, the latest read before it). The decisions need nothing from later frames (online);
 the scores of a stream are computed in batches of ``max_batch`` because a score depends on
 its own crop only.
 """
@@ -53,8 +53,12 @@ class QualityAwareSelector:
         scores = self.scorer([o.crop for o in observations])
         chosen = select_online(scores, self.margin)
         reads = [recognize(observations[i]) for i in chosen]
-        best = observations[chosen[-1]]
-        return StreamResult(stream.track_id, reads[-1] or _EMPTY, best.frame, best.detection,
+        # The best frame's read stands; if the post-filter dropped it, the latest read before it does
+        # (already made: still online, no extra call).
+        kept = [k for k, read in enumerate(reads) if read is not None and read.text]
+        k = kept[-1] if kept else len(chosen) - 1
+        best = observations[chosen[k]]
+        return StreamResult(stream.track_id, reads[k] if kept else _EMPTY, best.frame, best.detection,
                             tuple(observations[i].frame for i in chosen))
 
     def training_recipe(self, recognizer, teacher=None, distill_weight: float = 1.0):
