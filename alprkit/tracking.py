@@ -33,6 +33,7 @@ class Track:
     track_id: int
     observations: list = field(default_factory=list)
     state: object = None  # e.g. a Kalman filter's mean and covariance
+    seen_at: int = 0  # the processed frame (count of updates) it was last seen in
 
     @property
     def last(self) -> PlateObservation:
@@ -61,8 +62,10 @@ def tracker_param(value, key: str, minimum: float, maximum: Optional[float] = No
 class Tracker:
     """Base of the bundled trackers; subclasses implement :meth:`match` (and may keep per-track state).
 
-    ``max_gap``: frames a track may go unseen before it ends. ``min_frames``, ``min_score``
-    and ``min_confidence`` drop tracks that are no vehicle (see the module docstring).
+    ``max_gap``: processed frames (calls of :meth:`update`) a track may go unseen before it
+    ends, like ``min_frames`` counted in the frames the tracker is given: with ``video.step=10``
+    a missed detection is 10 video frames, one chance to see the plate. ``min_frames``,
+    ``min_score`` and ``min_confidence`` drop tracks that are no vehicle (see the module docstring).
     """
 
     def __init__(self, max_gap: int = 5, min_frames: int = 5, min_score: float = 0.0, min_confidence: float = 0.0):
@@ -74,6 +77,7 @@ class Tracker:
         self._tracks: list[Track] = []
         self._current: list[tuple[int, PlateObservation]] = []
         self._next_id = 0
+        self._processed = 0  # frames given to update so far
 
     # -- what a subclass decides ----------------------------------------------------------------
     def match(self, frame: int, tracks: Sequence[Track], observations: Sequence[PlateObservation]
@@ -91,24 +95,26 @@ class Tracker:
     def update(self, frame: int, observations: Sequence[PlateObservation]) -> list[PlateStream]:
         """Add one frame's observations; return the vehicles whose tracks ended before this frame."""
         observations = list(observations)
+        self._processed += 1
         pairs = self.match(frame, self._tracks, observations) if self._tracks and observations else []
         current, matched = [], set()
         for ti, oi in pairs:
             track = self._tracks[ti]
             track.observations.append(observations[oi])
+            track.seen_at = self._processed
             self.extended(track)
             matched.add(oi)
             current.append((track.track_id, observations[oi]))
         for oi, o in enumerate(observations):
             if oi not in matched:
-                track = Track(self._next_id, [o])
+                track = Track(self._next_id, [o], seen_at=self._processed)
                 self._next_id += 1
                 self.started(track)
                 self._tracks.append(track)
                 current.append((track.track_id, o))
         self._current = current
-        ended = [t for t in self._tracks if frame - t.last.frame > self.max_gap]
-        self._tracks = [t for t in self._tracks if frame - t.last.frame <= self.max_gap]
+        ended = [t for t in self._tracks if self._processed - t.seen_at > self.max_gap]
+        self._tracks = [t for t in self._tracks if self._processed - t.seen_at <= self.max_gap]
         return self._kept(ended)
 
     def finish(self) -> list[PlateStream]:

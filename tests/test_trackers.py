@@ -77,6 +77,21 @@ def test_a_stream_ends_after_max_gap_and_a_jump_is_another_plate(name):
     assert sorted(s.frames for s in tracker.finish()) == [(5,), (6,)]
 
 
+@pytest.mark.parametrize("name", TRACKERS)
+def test_max_gap_counts_processed_frames_not_video_frames(name):
+    # video.step=10: the tracker sees frames 0, 10, 20, ...; one missed detection is one processed frame.
+    tracker = make(name, min_frames=1)  # max_gap=5, the default
+    plate = (10, 10, 70, 30)
+    for frame in (0, 10):
+        assert tracker.update(frame, [observation(frame, plate)]) == []
+    assert tracker.update(20, []) == []  # missed once: the track goes on
+    assert tracker.update(30, [observation(30, plate)]) == []
+    for frame in range(40, 90, 10):
+        assert tracker.update(frame, []) == []  # 5 processed frames unseen: still open
+    [ended] = tracker.update(90, [])  # the sixth ends it
+    assert ended.frames == (0, 10, 30)
+
+
 def crossing():
     """Two plates crossing each other at one height: one moving right, one left, 8 px per frame."""
     return {f: [observation(f, (10 + 8 * f, 100, 70 + 8 * f, 120)), observation(f, (246 - 8 * f, 100, 306 - 8 * f, 120))]
