@@ -75,7 +75,7 @@ def evaluate_many(pipelines, dataset, *, warmup=3, iou_threshold=0.5, fold=None,
         tallies.append(_Tally(pipeline, LatencyMeter(warmup=warmup, item="plate", clock=clock)))
     failures = []  # unreadable items: the same for every pipeline
     if dataset.kind == TRACKS:
-        _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plates_from)
+        _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plates_from, iou_threshold)
     else:
         run = {CROPS: _crops, SCENES: _scenes}[dataset.kind]
         run(tallies, dataset, failures, iou_threshold, fold, show_progress, catch)
@@ -187,7 +187,7 @@ def _scenes(tallies, dataset, failures, iou_threshold, fold, show_progress, catc
             tally.metrics.update(end_to_end(tally.reads, truths, iou_threshold, fold))
 
 
-def _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plates_from):
+def _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plates_from, iou_threshold):
     from .stream_eval import score_tracks
 
     def read_frame(sample):
@@ -198,7 +198,7 @@ def _tracks(tallies, dataset, failures, fold, show_progress, catch, warmup, plat
         return progress(items, desc=desc, enabled=show_progress)
 
     score_tracks(tallies, dataset, read_frame, fold=fold, warmup=warmup, plates_from=plates_from, progress=bar,
-                 catch=catch)
+                 catch=catch, iou_threshold=iou_threshold)
 
 
 def _latency_figures(latency, pipeline, warmup, stages=True) -> dict:

@@ -1,9 +1,11 @@
 """Scoring video selectors on labelled tracks as UFPR-ALPR does: one read per vehicle.
 
 A track (``Dataset.tracks()``: one vehicle, its frames in order) is seen once per
-detector: every frame detected and rectified, the observation nearest the labelled
-plate kept (or, with ``plates_from``, the labelled plate cut out by its corners or box:
-recognition alone, as UFPR's recognition protocol scores it). Every frame is recognized
+detector: every frame detected and rectified, the observation overlapping the labelled
+plate most kept if its IoU reaches ``iou_threshold`` (``eval.iou``, as a photo's read needs
+to count as found: a false detection elsewhere is no observation of the vehicle); or, with
+``plates_from``, the labelled plate cut out by its corners or box (recognition alone, as
+UFPR's recognition protocol scores it). Every frame is recognized
 at most once per recognizer, however many selectors are scored: a selector's
 ``recognize`` calls go through a shared cache and are counted for that selector.
 
@@ -51,7 +53,7 @@ class _Record:
 
 
 def score_tracks(tallies, dataset, read_frame, *, fold=None, warmup=0, plates_from=None, progress=None,
-                 catch=False):
+                 catch=False, iou_threshold=0.5):
     """Fill each tally's ``pairs``, ``predictions`` and ``metrics`` (evaluate._Tally objects).
 
     ``read_frame(sample)`` gives the frame of a sample (its ``index`` the sample's frame
@@ -65,7 +67,7 @@ def score_tracks(tallies, dataset, read_frame, *, fold=None, warmup=0, plates_fr
     for track, samples in (progress or (lambda items, desc: items))(tracks, "tracks"):
         frames = [(s, f) for s in samples if (f := read_frame(s)) is not None]
         truth = _track_text(samples)
-        observed = _observe_all(tallies, frames, plates_from, catch)
+        observed = _observe_all(tallies, frames, plates_from, catch, iou_threshold)
         caches: dict = {}  # recognize key -> {frame: (recognition, seconds)}, shared by selectors of one recognizer
 
         def views(tally):
@@ -114,7 +116,7 @@ def _recognize_key(pipeline, plates_from):
             tuple(id(f) for f in pipeline.postfilters))
 
 
-def _observe_all(tallies, frames, plates_from, catch) -> dict:
+def _observe_all(tallies, frames, plates_from, catch, iou_threshold) -> dict:
     """observe key -> [(sample, observation or None, seconds)] of every readable frame."""
     observed = {}
     for tally in _running(tallies):
@@ -122,7 +124,7 @@ def _observe_all(tallies, frames, plates_from, catch) -> dict:
         if key in observed:
             continue
         result = []
-        _guarded(tally, catch, lambda t=tally: result.extend(_observe(t.pipeline, frames, plates_from)))
+        _guarded(tally, catch, lambda t=tally: result.extend(_observe(t.pipeline, frames, plates_from, iou_threshold)))
         if tally.error is not None:  # its detector failed: so does every pipeline sharing it
             for other in _running(tallies):
                 if _observe_key(other.pipeline, plates_from) == key:
@@ -132,7 +134,7 @@ def _observe_all(tallies, frames, plates_from, catch) -> dict:
     return observed
 
 
-def _observe(pipeline, frames, plates_from):
+def _observe(pipeline, frames, plates_from, iou_threshold):
     clock = _clock(pipeline)
     size = tuple(pipeline.recognizer.input_size)
     out = []
@@ -142,7 +144,7 @@ def _observe(pipeline, frames, plates_from):
             observation = _labelled(pipeline, frame, sample, plates_from, size)
         else:
             found = pipeline.observe(frame)
-            observation = _closest(found, sample.plates) if found else None
+            observation = _closest(found, sample.plates, iou_threshold) if found else None
         out.append((sample, observation, clock() - start))
     return out
 
@@ -155,12 +157,15 @@ def _labelled(pipeline, frame, sample, by, size) -> Optional[PlateObservation]:
     return PlateObservation(frame.index, detection, pipeline.rectifier(frame, detection, size))
 
 
-def _closest(observations, plates):
-    """The observation overlapping the labelled plate most (or the most confident one)."""
+def _closest(observations, plates, iou_threshold):
+    """The observation overlapping the labelled plate most, if by at least ``iou_threshold``, else None
+    (a frame without a labelled box: the most confident one)."""
     boxes = [p.box for p in plates if p.box is not None]
     if not boxes:
         return max(observations, key=lambda o: o.detection.score)
-    return max(observations, key=lambda o: max(iou(o.detection.box, b) for b in boxes))
+    overlap, best = max(((max(iou(o.detection.box, b) for b in boxes), k) for k, o in enumerate(observations)),
+                        key=lambda pair: pair[0])
+    return observations[best] if overlap >= iou_threshold else None
 
 
 def _track_text(samples):

@@ -15,6 +15,7 @@ from alprkit.degrade import STRENGTHS
 from alprkit.errors import ConfigError
 from alprkit.evaluate import evaluate_many
 from alprkit.pipeline import Pipeline, build_component
+from alprkit.types import Detection
 
 SELECTORS = ["first_frame", "last_frame", "majority", "best_confidence"]
 
@@ -109,6 +110,23 @@ def test_the_detector_on_the_frames(tracks, capsys, one_torch_thread):
     assert status == 0 and m["selector"] == "majority" and "crops_from" not in m
     assert m["frames"] == 8 and 0 <= m["observed_frames"] <= 8 and m["ms_detect_per_frame"] > 0
     assert m["calls"] == m["observed_frames"]  # the vote reads every frame where the plate was found
+
+
+def test_a_detection_off_the_labelled_plate_is_no_observation_of_the_vehicle(tracks, one_torch_thread):
+    # A sure false detection in the corner of every frame; the plate itself is found in even frames only.
+    dataset = load_dataset(tracks)
+    plates = {str(s.path): s.plates[0].box for s in dataset.samples}
+
+    def detect(frame):
+        found = [Detection((0.0, 0.0, 40.0, 12.0), 0.99)]
+        return found + [Detection(plates[str(frame.source)], 0.5)] if frame.index % 2 == 0 else found
+
+    base = Pipeline.from_config(compose("eval", ["pipeline=lprnet_br", f"data={tracks}"]))
+    pipeline = Pipeline(detect, base.rectifier, base.recognizer, base.decoder, base.postfilters,
+                        selector=build_component("selector", compose("eval", ["selector=majority", "data=x"]).selector))
+    [result] = evaluate_many([pipeline], dataset, warmup=0, show_progress=False)
+    assert result.metrics["observed_frames"] == 4  # frames 2 and 4 of each track; iou_threshold 0.5 as for photos
+    assert [p["recognized_frames"] for p in result.predictions] == [[2, 4], [2, 4]]
 
 
 def test_bad_frames_and_labels_are_reported_and_skipped(tracks, tmp_path, capsys, one_torch_thread):
