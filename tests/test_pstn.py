@@ -224,6 +224,50 @@ def test_onnx_export_of_an_untrained_net_reads_as_torch_does_and_runs_without_it
     assert onnx_only.positions == 8 and onnx_only.reads("皖A12345") and not onnx_only.reads("皖512345")
 
 
+@pytest.fixture(scope="module")
+def half_width(tmp_path_factory):
+    """A plugin set whose parallel_stn.cn are (untrained) weights built as the shipped ones: width 0.5, shared."""
+    from dataclasses import replace
+
+    from alprkit.commands.train import save_trained
+
+    built = registry.create("recognizer", "parallel_stn", width=0.5, shared=True)
+    path = save_trained(built, tmp_path_factory.mktemp("pstn"), 0, "test", {}, name="parallel_stn.cn", result=False)
+    plugin_set = plugins.discover()
+    table = plugin_set.registry._entries["recognizer"]
+    table["parallel_stn"] = replace(table["parallel_stn"], weights={"cn": Weights(path)})
+    return plugin_set.registry, path
+
+
+def test_weights_built_at_half_width_read_through_the_configs(half_width):
+    from alprkit.config import compose
+    from alprkit.pipeline import build_component
+
+    own, path = half_width
+    for overrides in (["pipeline=pstn_cn"],  # recognizer=pstn_cn: the tag
+                      ["pipeline=pstn_cn", "recognizer=parallel_stn", f"+recognizer.weights={path}"],
+                      ["pipeline=pstn_cn", "recognizer=parallel_stn", f"+recognizer.weights={path}",
+                       "recognizer.width=0.5", "recognizer.shared=true"]):  # given, and as built: fine
+        recognizer = build_component("recognizer", compose("run", overrides).recognizer, own)
+        assert recognizer.network.options["width"] == 0.5, overrides
+        assert recognizer(crops(1))[0].probs.shape == (8, len(CN))
+
+
+@pytest.mark.parametrize("option, fragment", [
+    ({"width": 1.0}, "recognizer.width=1.0: parallel_stn.cn.safetensors was built with width=0.5"),
+    ({"shared": False}, "recognizer.shared=False: parallel_stn.cn.safetensors was built with shared=True"),
+    ({"positions": 7}, "built with positions=8"),
+    ({"width": "wide"}, "recognizer.width"),
+])
+def test_a_build_option_other_than_the_weights_is_a_one_line_error(half_width, option, fragment):
+    from alprkit.errors import ConfigError
+
+    own, _ = half_width
+    with pytest.raises(ConfigError) as error:
+        own.create("recognizer", "parallel_stn.cn", **option)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
 # -- the segments picture and config errors -------------------------------------------------------
 
 

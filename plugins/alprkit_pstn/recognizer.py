@@ -23,6 +23,11 @@ from .templates import position_prior
 
 ARCHITECTURE = "parallel_stn"
 
+# The build options of an untrained network where the config leaves them null. With weights the
+# file's options stand; null means "as the weights were built", and a value given must match.
+BUILD_DEFAULTS = {"positions": None, "shared": True, "separate_stns": False, "features": 128, "dropout": 0.0,
+                  "window": 1.0, "width": 1.0, "priors": True}
+
 
 def alphabet_for(region: str) -> tuple[str, ...]:
     """"No character" first, then the region's charset."""
@@ -92,16 +97,23 @@ class ParallelStnRecognizer(NetworkRecognizer):
         return cut.permute(0, 1, 3, 4, 2).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def create(weights=None, region=None, positions=None, shared=True, separate_stns=False, features=128,
-           dropout=0.0, window=1.0, width=1.0, priors=True, backend="auto", threads=None, max_batch=64):
-    """A recognizer; with ``weights`` the network, alphabet, region and options come from the file."""
+def create(weights=None, region=None, positions=None, shared=None, separate_stns=None, features=None,
+           dropout=None, window=None, width=None, priors=None, backend="auto", threads=None, max_batch=64):
+    """A recognizer; with ``weights`` the network, alphabet, region and options come from the file.
+
+    A build option left None is :data:`BUILD_DEFAULTS`' for an untrained network and the file's
+    with weights; one given with weights must be what they were built with (a ConfigError else).
+    """
+    given = {"positions": positions, "shared": shared, "separate_stns": separate_stns, "features": features,
+             "dropout": dropout, "window": window, "width": width, "priors": priors}
+    given = {k: v for k, v in given.items() if v is not None}
+    options = _options(**{**BUILD_DEFAULTS, **given})
     if weights is None:
         region = "cn" if region is None else region
         if not isinstance(region, str) or "+" in region or region == "global":
             raise ConfigError(f"recognizer.region={region!r}: a parallel-STN recognizer reads one region's plates "
                               "(its templates give the positions and priors), e.g. cn")
         alphabet = alphabet_for(region)
-        options = _options(positions, shared, separate_stns, features, dropout, window, width, priors)
         choice = choose_backend(backend, None, component=f"recognizer {ARCHITECTURE}")
         network = build_network(region, alphabet, options).eval()
         return _component(make_backend(choice.backend, network, network.input_size, ARCHITECTURE, threads),
@@ -119,15 +131,17 @@ def create(weights=None, region=None, positions=None, shared=True, separate_stns
         session = choice.sessions[None]
         meta = session.metadata
         try:
-            alphabet, stored_region, options = tuple(meta["alphabet"]), meta["region"], meta["options"]
+            alphabet, stored_region, stored = tuple(meta["alphabet"]), meta["region"], meta["options"]
             size = tuple(meta["input_size"])
         except KeyError as exc:
             raise InputError(session.path, f"has no alprkit metadata {exc.args[0]!r} (was it written by alprkit "
                              "export?)") from None
+        _built_as(options, given, {**BUILD_DEFAULTS, **stored}, path)
         loader = None if path.suffix == ".onnx" else (lambda: load_network(path)[0])
-        return _component(session, alphabet, _region(region, stored_region, path), options, max_batch, choice,
+        return _component(session, alphabet, _region(region, stored_region, path), stored, max_batch, choice,
                           load_network=loader, size=size)
     network, meta = load_network(path)
+    _built_as(options, given, {**BUILD_DEFAULTS, **meta["options"]}, path)
     return _component(make_backend(choice.backend, network, network.input_size, f"{ARCHITECTURE}.{path.stem}",
                                    threads),
                       tuple(meta["alphabet"]), _region(region, meta["region"], path), meta["options"], max_batch,
@@ -144,6 +158,16 @@ def load_network(path):
     network = build_network(meta["region"], tuple(meta["alphabet"]), meta["options"])
     network.load_state_dict({k: v.float() for k, v in state.items()})
     return network.eval(), meta
+
+
+def _built_as(options, given, stored_options, path):
+    """Build options only shape an untrained network: one given with weights must be theirs, never ignored
+    (``stored_options``: the file's, with :data:`BUILD_DEFAULTS` for any it predates)."""
+    for key in given:
+        value, stored = options[key], stored_options[key]
+        if value != stored:
+            raise ConfigError(f"recognizer.{key}={given[key]!r}: {path.name} was built with {key}={stored!r} "
+                              f"(leave recognizer.{key} out, or null, to use the file's)")
 
 
 def _region(given, stored, path):
