@@ -113,3 +113,19 @@ def test_provider_text():
     assert str(BASICS) == "basics (alprkit 0.1.0)"
     assert str(Provider("example")) == "example"
     assert str(Provider("example", "example")) == "example"  # no repetition of a same-named distribution
+
+
+def test_every_shipped_weights_file_has_its_model_card():
+    """``shipped_weights`` finds a card only as ``<name>.<tag>.md`` beside the weights; its title names them."""
+    from alprkit import plugins
+
+    missing, titles = [], []
+    for component in plugins.registry().components():
+        for tag, weights in component.weights.items():
+            name = f"{component.name}.{tag}"
+            if weights.card is None:
+                missing.append(name)
+            elif not weights.card.read_text(encoding="utf-8").startswith(f"# {name}"):
+                titles.append(name)
+    assert not missing, f"no model card <name>.<tag>.md beside the weights of {missing}"
+    assert not titles, f"the model cards of {titles} do not start with '# <name>.<tag>'"
