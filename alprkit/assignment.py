@@ -39,7 +39,7 @@ def _assign_rows(cost: np.ndarray) -> np.ndarray:
     n, m = cost.shape
     u = np.zeros(n + 1)
     v = np.zeros(m + 1)
-    row_of = np.zeros(m + 1, dtype=np.int64)  # 1-based row assigned to column j (1-based); 0: none; column 0 is the root
+    row_of = np.zeros(m + 1, dtype=np.int64)  # 1-based row of column j (1-based), 0: none; column 0 is the root
     way = np.zeros(m + 1, dtype=np.int64)  # the previous column on the path to column j
     for i in range(1, n + 1):
         row_of[0] = i

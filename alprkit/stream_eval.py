@@ -5,9 +5,9 @@ detector: every frame detected and rectified, the observation overlapping the la
 plate most kept if its IoU reaches ``iou_threshold`` (``eval.iou``, as a photo's read needs
 to count as found: a false detection elsewhere is no observation of the vehicle); or, with
 ``plates_from``, the labelled plate cut out by its corners or box (recognition alone, as
-UFPR's recognition protocol scores it). Every frame is recognized
-at most once per recognizer, however many selectors are scored: a selector's
-``recognize`` calls go through a shared cache and are counted for that selector.
+UFPR's recognition protocol scores it). Every frame is recognized at most once per
+recognizer, however many selectors are scored: a selector's ``recognize`` calls go
+through a shared cache and are counted for that selector.
 
 A selector's time is what it would take alone: the detection of every frame, the
 recognition of the frames it called, and its own work (a quality network, say).
@@ -124,7 +124,8 @@ def _observe_all(tallies, frames, plates_from, catch, iou_threshold) -> dict:
         if key in observed:
             continue
         result = []
-        _guarded(tally, catch, lambda t=tally: result.extend(_observe(t.pipeline, frames, plates_from, iou_threshold)))
+        _guarded(tally, catch,
+                 lambda t=tally: result.extend(_observe(t.pipeline, frames, plates_from, iou_threshold)))
         if tally.error is not None:  # its detector failed: so does every pipeline sharing it
             for other in _running(tallies):
                 if _observe_key(other.pipeline, plates_from) == key:

@@ -2,9 +2,9 @@
 
 Every frame's crop gets a quality awareness score ``a``; the recognizer runs on the first
 frame and then only on a frame whose score beats the best seen so far, and the read of the
-best frame stands for the vehicle (or, where the post-filter dropped it, the latest read before it). The decisions need nothing from later frames (online);
-the scores of a stream are computed in batches of ``max_batch`` because a score depends on
-its own crop only.
+best frame stands for the vehicle (where the post-filter dropped it, the latest read before
+it). The decisions need nothing from later frames (online); the scores of a stream are
+computed in batches of ``max_batch`` because a score depends on its own crop only.
 """
 
 from __future__ import annotations
