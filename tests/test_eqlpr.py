@@ -365,6 +365,9 @@ def test_the_leaderboard_scores_eqlpr_selectors_only_with_trained_quality_networ
     options = Options(registry)
     assert options.trained(Choice.of("selector", "majority", {"name": "majority"}))
     assert not options.trained(Choice.of("selector", "eqlpr_e", {"name": "eqlpr_e"}))  # untrained: arbitrary frames
-    assert not options.trained(Choice.of("selector", "eqlpr_e", {"name": "eqlpr_e.lprnet_global"}))  # not shipped yet
+    shipped = registry.get("selector", "eqlpr_e").weights
+    for tag in ("lprnet_global", "attn"):  # a tag counts once its weights are shipped
+        assert options.trained(Choice.of("selector", "eqlpr_e", {"name": f"eqlpr_e.{tag}"})) == (tag in shipped)
     assert options.trained(Choice.of("selector", "eqlpr_e", {"name": "eqlpr_e", "weights": str(tmp_path / "e.st")}))
-    assert "eqlpr_e" not in {c.name.partition(".")[0] for c in options.auto("selector", untrained=False)}
+    scored = {c.name for c in options.auto("selector", untrained=False)}
+    assert "eqlpr_e" not in scored and {f"eqlpr_e.{tag}" for tag in shipped} <= scored
