@@ -3,6 +3,7 @@ class, decoding per position, training, ONNX parity, the segments picture and it
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -288,6 +289,19 @@ def test_segments_sheet_shows_each_plate_with_and_without_rectification(capsys, 
     assert status == 1 and "2 plates drawn" in err and "broken.jpg: not an image" in err, err
     height, width = read_image(sheet).pixels.shape[:2]
     assert height > 2 * 96 and width > 2 * 8 * 48  # two rows of 96-pixel plates, two strips of 8 segments
+
+
+def test_segments_reads_the_unrectified_columns_with_their_own_weights(capsys, tmp_path):
+    # The shipped pipeline's recognizer node names tagged weights and has no `weights` key:
+    # unrectified.weights must still load the file it names (it once failed on the struct).
+    weights = Path("plugins/alprkit_pstn/weights/parallel_stn.cn.safetensors")
+    if not weights.is_file():
+        pytest.skip("parallel_stn.cn is not shipped")
+    sheet = tmp_path / "sheet.jpg"
+    status, _, err = cli(capsys, "segments", "alprkit/samples/crops_cn/base/000000.jpg", "pipeline=pstn_cn",
+                         f"unrectified.weights={weights}", f"output={sheet}", "progress=false")
+    assert status == 0 and "1 plate drawn" in err, err
+    assert read_image(sheet).pixels.shape[0] > 96
 
 
 @pytest.mark.parametrize("args, fragments", [

@@ -69,5 +69,9 @@ def _unrectified(cfg):
     rectifier = build_component("rectifier", OmegaConf.create({"name": str(node.rectifier)}))
     recognizer_node = cfg.recognizer
     if node.get("weights"):
-        recognizer_node = OmegaConf.merge(recognizer_node, {"weights": str(node.weights)})
+        # A plain copy: the composed node is a struct without a `weights` key, and a tagged name
+        # (parallel_stn.cn) would bring the shipped weights instead of these.
+        recognizer_node = OmegaConf.create(OmegaConf.to_container(recognizer_node, resolve=True))
+        recognizer_node.name = str(recognizer_node.name).split(".")[0]
+        recognizer_node.weights = str(node.weights)
     return rectifier, build_component("recognizer", recognizer_node)
