@@ -31,7 +31,22 @@ def softmax(logits: np.ndarray, axis: int) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-class NetworkRecognizer:
+class LazyNetwork:
+    """``network``: the torch module, for training, export and bench. A component running a shipped
+    ONNX file sets ``_load_network`` instead and loads the module from the weights on first use
+    (which needs torch)."""
+
+    _network = None
+    _load_network = None
+
+    @property
+    def network(self):
+        if self._network is None and self._load_network is not None:
+            self._network = self._load_network()
+        return self._network
+
+
+class NetworkRecognizer(LazyNetwork):
     """Scores crops with a backend returning (batch, classes, steps) logits; class ``blank`` (0) is the
     CTC blank, or None for per-position output."""
 
@@ -51,14 +66,6 @@ class NetworkRecognizer:
         # Per region: 1 for the classes its plates may use (the blank always), else 0.
         self._masks = {code: np.array([c == "" or c in get_region(code).charset for c in self.alphabet], np.float32)
                        for code in self.regions}
-
-    @property
-    def network(self):
-        """The torch module, for training, export and bench; a recognizer running a shipped ONNX
-        file loads it from the weights on first use (which needs torch)."""
-        if self._network is None and self._load_network is not None:
-            self._network = self._load_network()
-        return self._network
 
     def __call__(self, crops: Sequence[Crop]) -> list[CharScores]:
         w, h = self.input_size

@@ -17,7 +17,7 @@ import numpy as np
 
 from alprkit.backends import make_backend
 from alprkit.errors import ConfigError, InputError
-from alprkit.recognizers import crops_to_batch
+from alprkit.recognizers import LazyNetwork, crops_to_batch
 from alprkit.shipped_onnx import BackendChoice, choose_backend, open_onnx
 from alprkit.types import Crop
 
@@ -31,7 +31,7 @@ def fit_pixels(pixels: np.ndarray, size) -> np.ndarray:
     return cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-class QualityScorer:
+class QualityScorer(LazyNetwork):
     """Scores crops with a backend returning (batch,) quality scores; any crop size is resized to fit."""
 
     def __init__(self, backend, input_size, architecture, network=None, load_network=None, backend_choice=None,
@@ -45,13 +45,6 @@ class QualityScorer:
         self.about = dict(about or {})  # the weights' metadata: features, head, recognizer, teacher
         self._network = network
         self._load_network = load_network
-
-    @property
-    def network(self):
-        """The torch module (export, bench); loaded from the weights on first use under onnxruntime."""
-        if self._network is None and self._load_network is not None:
-            self._network = self._load_network()
-        return self._network
 
     def __call__(self, crops: Sequence[Crop]) -> np.ndarray:
         scores = []

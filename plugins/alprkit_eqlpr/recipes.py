@@ -166,9 +166,10 @@ class SharedAttention(_Recipe):
                 "texts": greedy_texts(logits, self.recognizer.alphabet)}
 
     def save(self, folder, info):
-        from .recognizer import save_recognizer
+        from alprkit.commands.train import save_trained
 
-        recognizer = save_recognizer(self.recognizer, folder / f"{ATTENTION}.safetensors", info)
+        recognizer = save_trained(self.recognizer, folder, info["steps"], info["command"], info["metrics"],
+                                  name=ATTENTION, result=False)
         return [recognizer, *super().save(folder, {**info, "recognizer": {**info.get("recognizer", {}),
                                                                           "weights_file": recognizer.name}})]
 

@@ -20,7 +20,7 @@ import numpy as np
 from alprkit.backends import make_backend
 from alprkit.data.regions import get_region, region_codes
 from alprkit.errors import ConfigError, InputError
-from alprkit.recognizers import crops_to_batch, softmax
+from alprkit.recognizers import LazyNetwork, crops_to_batch, softmax
 from alprkit.shipped_onnx import choose_backend
 from alprkit.types import CharScores, Crop
 
@@ -49,7 +49,7 @@ def rows_until_end(probs: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(chars / np.maximum(total, 1e-12), dtype=np.float32)
 
 
-class AttentionRecognizer:
+class AttentionRecognizer(LazyNetwork):
     """Scores crops with a backend returning (batch, 1 + characters, steps) logits."""
 
     regions = ()  # no region head: the region is the config's
@@ -65,13 +65,6 @@ class AttentionRecognizer:
         self.max_batch = int(max_batch)
         self._network = network
         self._load_network = load_network
-
-    @property
-    def network(self):
-        """The torch module (training, export, bench); loaded from the weights on first use under onnxruntime."""
-        if self._network is None and self._load_network is not None:
-            self._network = self._load_network()
-        return self._network
 
     @property
     def training_module(self):
@@ -159,17 +152,3 @@ def _checked_region(region, chars, path):
         raise ConfigError(f"recognizer.region={region!r}: {Path(path).name} cannot write {''.join(missing[:10])} "
                           f"of the {code} charset")
     return code
-
-
-def save_recognizer(recognizer, path, info: dict) -> Path:
-    """The attention recognizer's self-describing weights (the fields ``alprkit train`` writes for any recognizer)."""
-    from alprkit.weights import save_weights
-
-    network = recognizer.network
-    state = {k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}
-    save_weights(path, state, {
-        "architecture": ARCHITECTURE, "alphabet": list(recognizer.alphabet), "options": dict(network.options),
-        "region": recognizer.region, "regions": [], "input_size": list(recognizer.input_size), "dtype": "float16",
-        **{k: v for k, v in info.items() if k in ("steps", "command", "metrics")},
-    })
-    return Path(path)

@@ -115,10 +115,6 @@ class PositionPrior:
     def positions(self) -> int:
         return int(self.masks.shape[1])
 
-    def allowed(self, position: int) -> np.ndarray:
-        """The classes some template allows at ``position`` (0-based)."""
-        return self.masks[:, position].any(axis=0)
-
     def accepts(self, classes) -> bool:
         """Whether the class indices of a plate (no-character classes after it) fit a sequence."""
         row = list(classes) + [NO_CHAR] * (self.positions - len(classes))
