@@ -61,6 +61,7 @@ from ..metrics import detection_ap
 from ..pipeline import build_component
 from ..weights import load_weights, save_weights
 from .checkpoints import AtomicCheckpointIO
+from .optim import adam_with_lr_drops
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,11 +278,7 @@ class DetectionStage(pl.LightningModule):
             self.log(f"val/{self.stage}_{key}", float(scores[key]), prog_bar=key == "ap50", sync_dist=True)
 
     def configure_optimizers(self):
-        params = [p for p in self.network.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        milestones = sorted({max(1, int(f * self.steps)) for f in self.lr_drops})
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adam_with_lr_drops(self.network, self.lr, self.weight_decay, self.steps, self.lr_drops)
 
 
 # -- the command ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from ..pipeline import build_component
 from ..registry import resolve_weights
 from .checkpoints import AtomicCheckpointIO
 from .data import LabelEncoder
+from .optim import adam_with_lr_drops
 from .quality_data import DegradedCrops, degraded_crops, describe, quality_targets, recognizer_about
 
 
@@ -130,11 +131,7 @@ class QualityModule(pl.LightningModule):
         self._scores, self._targets, self._pairs = [], [], []
 
     def configure_optimizers(self):
-        params = [p for p in self.network.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        milestones = sorted({max(1, int(f * self.steps)) for f in self.lr_drops})
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adam_with_lr_drops(self.network, self.lr, self.weight_decay, self.steps, self.lr_drops)
 
 
 def _sources(nodes, what) -> list:

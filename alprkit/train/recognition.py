@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from ..metrics import recognition_metrics
+from .optim import adam_with_lr_drops
 
 
 def greedy_texts(logits: torch.Tensor, alphabet, per_position: bool = False) -> list[str]:
@@ -177,8 +178,4 @@ class RecognitionModule(pl.LightningModule):
             self._val_regions = []
 
     def configure_optimizers(self):
-        parameters = [p for p in self.network.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(parameters, lr=self.lr, weight_decay=self.weight_decay)
-        milestones = sorted({max(1, int(f * self.steps)) for f in self.lr_drops})
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adam_with_lr_drops(self.network, self.lr, self.weight_decay, self.steps, self.lr_drops)
