@@ -93,6 +93,14 @@ def train_recognizer(cfg) -> int:
     if hasattr(recognizer, "reads"):
         val_items = [item for item in val_items if recognizer.reads(item[-2])]
 
+    distillation = None
+    if t.get("teacher"):
+        from ..train.distill import Distillation, load_teacher
+
+        if getattr(recognizer, "blank", 0) is None:
+            raise ConfigError("train.teacher: distillation trains CTC recognizers; this one reads per position")
+        distillation = Distillation(*load_teacher(t.teacher, alphabet))
+    distill_weight = config_float(t, "distill_weight", minimum=0.0, name="train.distill_weight")
     if t.compile:
         network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
     # A recognizer with its own loss (an attention decoder) names its module; the rest learn CTC or per position.
@@ -101,7 +109,9 @@ def train_recognizer(cfg) -> int:
                                grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay,
                                regions=getattr(recognizer, "regions", ()), region_weight=t.region_weight,
                                channels_last=t.channels_last, trainable=t.get("trainable"),
-                               per_position=getattr(recognizer, "blank", 0) is None)
+                               per_position=getattr(recognizer, "blank", 0) is None,
+                               **({"distillation": distillation, "distill_weight": 1.0 if distill_weight is None else distill_weight}
+                                  if distillation is not None else {}))
     checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,
                                   save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
                                   mode="max", filename="best")

@@ -65,9 +65,13 @@ class RecognitionModule(pl.LightningModule):
 
     def __init__(self, network, alphabet, steps, lr=1e-3, lr_drops=(0.4, 0.8), grad_noise=0.0, stn_start=0,
                  weight_decay=0.0, regions=(), region_weight=0.2, channels_last=False, trainable=None,
-                 per_position=False):
+                 per_position=False, distillation=None, distill_weight=1.0):
         super().__init__()
         self.network = network
+        # Frame-level distillation from a trained CTC teacher (train.teacher): a plain attribute, so
+        # the teacher's tensors stay out of this module's checkpoints and optimizer.
+        self.distillation = distillation
+        self.distill_weight = float(distill_weight)
         self.per_position = bool(per_position)
         self.alphabet = tuple(alphabet)
         self.steps = int(steps)
@@ -140,6 +144,10 @@ class RecognitionModule(pl.LightningModule):
         images, targets, lengths, _, regions = batch
         logits, region_logits = self._split(self(images))
         loss = self._text_loss(logits, targets, lengths)
+        if self.distillation is not None:
+            distill = self.distillation.loss(logits, images)
+            self.log("train/distill", distill, batch_size=images.shape[0])
+            loss = loss + self.distill_weight * distill
         if region_logits is not None:
             region_loss = self._region_loss(region_logits, regions)
             self.log("train/region_loss", region_loss, batch_size=images.shape[0])
