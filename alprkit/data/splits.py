@@ -1,10 +1,22 @@
-"""Deterministic splits by plate text, so no plate string is on both sides."""
+"""Deterministic splits by plate text, so no plate string is on both sides.
+
+A sample without text (a detection-only set) is split by what ties it to others: a
+video frame (``<video>_t<seconds>.jpg``, or the ``video`` and ``time_s`` keys of its
+label) by its event, the run of frames of one video each less than
+:data:`EVENT_GAP_S` after the one before (the rule the real dashcam set was split
+by, so one event never lies on both sides); any other by its file name.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
+from typing import Optional
 
 from ..errors import ConfigError
+
+EVENT_GAP_S = 20.0
+_FRAME_NAME = re.compile(r"^(?P<video>.+)_t(?P<seconds>\d+(?:\.\d+)?)$")
 
 
 def text_fold(text: str, folds: int) -> int:
@@ -13,9 +25,36 @@ def text_fold(text: str, folds: int) -> int:
     return int.from_bytes(digest[:8], "little") % folds
 
 
+def video_time(sample) -> Optional[tuple[str, float]]:
+    """(video, seconds) of a video frame: from its label's keys, else from its file name; None otherwise."""
+    video, seconds = sample.extra.get("video"), sample.extra.get("time_s")
+    if isinstance(video, str) and isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return video, float(seconds)
+    match = _FRAME_NAME.match(sample.path.stem)
+    return (match["video"], float(match["seconds"])) if match else None
+
+
+def split_keys(samples) -> list[str]:
+    """The string each sample's fold is drawn from: its text, its event or its file name.
+
+    Events are chained over ``samples`` (the whole folder, before any selection), so
+    training and evaluation, which both load the whole folder, draw the same folds.
+    """
+    keys: list[Optional[str]] = [s.text for s in samples]
+    frames = sorted((t, i) for i, (s, k) in enumerate(zip(samples, keys)) if k is None
+                    for t in [video_time(s)] if t is not None)
+    event, previous = None, None
+    for (video, seconds), i in frames:
+        if previous is None or video != previous[0] or seconds - previous[1] >= EVENT_GAP_S:
+            event = f"event:{video}@{seconds:g}"  # named after its first frame
+        keys[i], previous = event, (video, seconds)
+    return [k if k is not None else f"file:{s.path.name}" for s, k in zip(samples, keys)]
+
+
 def select_folds(samples, folds: int, keep) -> list:
-    """Samples whose text falls in the folds ``keep`` (an int or a list of ints)."""
+    """Samples whose split key (:func:`split_keys`) falls in the folds ``keep`` (an int or a list of ints)."""
     keep = {keep} if isinstance(keep, int) else set(keep)
     if folds < 2 or not keep or not all(0 <= k < folds for k in keep):
         raise ConfigError(f"split by text needs folds >= 2 and folds to keep in 0..{folds - 1}, got {sorted(keep)}")
-    return [s for s in samples if s.text is not None and text_fold(s.text, folds) in keep]
+    samples = list(samples)
+    return [s for s, key in zip(samples, split_keys(samples)) if text_fold(key, folds) in keep]

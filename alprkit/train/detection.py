@@ -25,9 +25,10 @@ Scenes come from the dataset config's ``train`` list: ``kind: synth_scenes`` ren
 scenes on the fly (``reuse: k`` draws each rendered scene about k times, from a pool
 of recent ones, because a scene costs far more to render than to train on) and
 ``kind: folder`` reads any labelled full-image folder (JSONL, CCPD), optionally only
-the plates whose text falls in some folds (``split: {folds: 2, keep: 0}``). A plate
-labelled with a box but no corners trains the corner regressors towards the box's
-corners. ``train.batch_size`` counts scenes per step; ``train.steps`` is per stage;
+the plates whose text falls in some folds (``split: {folds: 2, keep: 0}``; a set without
+text by its dashcam events or file names, :mod:`alprkit.data.splits`). A plate labelled
+with a box but no corners (``TrainingScene.corners_known``) trains the box and adds no
+corner loss. ``train.batch_size`` counts scenes per step; ``train.steps`` is per stage;
 ``train.stages=[onet]`` trains only some stages (the others keep the detector's
 weights). ``train.resume=auto`` skips the stages finished before and resumes the
 interrupted one; a checkpoint file resumes the first stage trained.
@@ -41,7 +42,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pytorch_lightning as pl
@@ -69,13 +70,20 @@ class TrainingScene:
     image: np.ndarray  # uint8 RGB (h, w, 3)
     boxes: np.ndarray  # (n, 4) x1, y1, x2, y2
     corners: np.ndarray  # (n, 4, 2) TL, TR, BR, BL
+    # (n,) bool: the plate's corners are labelled. Box-only plates (real detection sets) hold their box's
+    # corners in ``corners``, a stand-in the recipes must not train the corner regressors towards.
+    corners_known: Optional[np.ndarray] = None  # None: every plate's
+
+    def __post_init__(self):
+        known = np.ones(len(self.boxes), bool) if self.corners_known is None else np.asarray(self.corners_known, bool)
+        object.__setattr__(self, "corners_known", known.reshape(len(self.boxes)))
 
     @classmethod
     def from_plates(cls, image, plates) -> "TrainingScene":
         boxes = np.array([p.box for p in plates], dtype=np.float64).reshape(-1, 4)
         corners = np.array([p.corners if p.corners is not None else box_quad(p.box) for p in plates],
                            dtype=np.float64).reshape(-1, 4, 2)
-        return cls(image, boxes, corners)
+        return cls(image, boxes, corners, np.array([p.corners is not None for p in plates], bool))
 
 
 # -- scene sources -------------------------------------------------------------------------
@@ -101,26 +109,56 @@ class SynthScenes:
 
 
 class FolderScenes:
-    """Full images of a labelled folder (any scenes format); images without boxed plates are left out."""
+    """Full images of a labelled folder (any scenes format); images without boxed plates are left out.
+
+    Bad labels and unreadable images are reported on stderr (one line each) and left out.
+    """
 
     def __init__(self, path, fmt=None, split=None):
         dataset = load_dataset(path, format=fmt, strict=False)
         if dataset.kind != SCENES:
             raise ConfigError(f"dataset folder {path}: holds {dataset.kind}, detector training needs full images")
+        for problem in dataset.problems:
+            print(f"alprkit: skipped: {problem}", file=sys.stderr)
         samples = dataset.samples
         if split:
             keep = split["keep"]
             samples = select_folds(samples, int(split["folds"]), list(keep) if isinstance(keep, Sequence) else keep)
+        self.path = path
         self.samples = [s for s in samples if s.plates and all(p.box is not None for p in s.plates)]
         if not self.samples:
             raise InputError(path, "no images with labelled plate boxes")
-        self._decoded: dict[int, TrainingScene] = {}  # real folders are small and drawn again and again
+        self._decoded: dict[Path, TrainingScene] = {}  # real folders are small and drawn again and again
 
     def sample(self, rng: np.random.Generator) -> TrainingScene:
-        index = int(rng.integers(len(self.samples)))
-        if index not in self._decoded:
-            self._decoded[index] = self.load(self.samples[index])
-        return self._decoded[index]
+        while self.samples:
+            sample = self.samples[int(rng.integers(len(self.samples)))]
+            if sample.path not in self._decoded:
+                scene = self._load_or_drop(sample)
+                if scene is None:
+                    continue
+                self._decoded[sample.path] = scene
+            return self._decoded[sample.path]
+        raise InputError(self.path, "none of its labelled images could be read (each is listed above)")
+
+    def scenes(self, limit=None) -> list[TrainingScene]:
+        """The first ``limit`` readable scenes (all without a limit), in folder order."""
+        scenes = []
+        for sample in list(self.samples):
+            if limit is not None and len(scenes) >= limit:
+                break
+            scene = self._load_or_drop(sample)
+            if scene is not None:
+                scenes.append(scene)
+        return scenes
+
+    def _load_or_drop(self, sample) -> Optional[TrainingScene]:
+        try:
+            return self.load(sample)
+        except InputError as exc:  # one bad image must not end a run of hours
+            print(f"alprkit: skipped: {exc}", file=sys.stderr)
+            self.samples.remove(sample)
+            return None
 
     @staticmethod
     def load(sample) -> TrainingScene:
@@ -169,7 +207,7 @@ def validation_scenes(nodes, limit=None) -> list[TrainingScene]:
         room = (int(limit) - len(scenes)) if limit else None
         source = build_scene_source({**node, "reuse": 1})
         if isinstance(source, FolderScenes):
-            scenes.extend(FolderScenes.load(s) for s in source.samples[:room])
+            scenes.extend(source.scenes(room))
         else:
             rng = np.random.default_rng(int(node.get("seed", 12345)))
             count = int(node.get("count", 64))
@@ -203,7 +241,7 @@ def augment_scene(scene: TrainingScene, rng: np.random.Generator, gray: float = 
         image = image[:, ::-1]
         boxes = np.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], axis=1)
         corners = corners[:, [1, 0, 3, 2]] * [-1, 1] + [w, 0]
-    return TrainingScene(jitter_colour(image, rng, gray=gray), boxes, corners)
+    return TrainingScene(jitter_colour(image, rng, gray=gray), boxes, corners, scene.corners_known)
 
 
 class SceneExamples(IterableDataset):
