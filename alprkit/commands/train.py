@@ -227,7 +227,7 @@ def export_checkpoint(cfg) -> int:
 
 
 def _load_init(network, alphabet, path):
-    """Start from trained weights of the same architecture.
+    """Start from trained weights of the same architecture (or the tensors another one shares).
 
     With the same alphabet every tensor must fit. With another alphabet (a cn model
     starting a us or a multi-region one) the tensors of the same shape carry over
@@ -254,6 +254,16 @@ def _load_init(network, alphabet, path):
     own = network.state_dict()
     fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     misfits = (set(own) | set(state)) - set(fitting)
+    if meta.get("architecture") not in (None, getattr(network, "architecture", None)):
+        # Another architecture of the family (LPRNet basic starting LPRNet reduced): the layers of the
+        # same name and shape carry over, the rest starts fresh; said, so nothing passes unnoticed.
+        if not fitting:
+            raise ConfigError(f"train.init: {path} ({meta['architecture']}) shares no tensor with "
+                              f"{network.architecture}")
+        print(f"alprkit: train.init: {path} is {meta['architecture']}; {len(fitting)} of {len(own)} tensors of "
+              f"{network.architecture} carried over, the rest starts fresh", file=sys.stderr)
+        network.load_state_dict(fitting, strict=False)
+        return
     if any(".region_head." not in k for k in misfits):
         raise ConfigError(f"train.init: {path} does not fit this network ({len(misfits)} tensors missing, "
                           "unexpected or of another shape)")
