@@ -23,7 +23,11 @@ its state dict is the weights file) and ``metadata()`` (what rebuilds it).
 
 Scenes come from the dataset config's ``train`` list: ``kind: synth_scenes`` renders
 scenes on the fly (``reuse: k`` draws each rendered scene about k times, from a pool
-of recent ones, because a scene costs far more to render than to train on) and
+of recent ones, because a scene costs far more to render than to train on;
+``hard_negatives: 0.5`` of them get signs, van lettering, grilles and dealer frames
+beside the plates; ``layout_shares: {cn_green: 0.3}`` sets a plate layout's share),
+``kind: negatives`` shows the photos around a detector's false positives (the output of
+``alprkit mine``; ``context: 2`` cuts each photo around its false positive) and
 ``kind: folder`` reads any labelled full-image folder (JSONL, CCPD), optionally only
 the plates whose text falls in some folds (``split: {folds: 2, keep: 0}``; a set without
 text by its dashcam events or file names, :mod:`alprkit.data.splits`). A plate labelled
@@ -88,24 +92,85 @@ class TrainingScene:
 
 # -- scene sources -------------------------------------------------------------------------
 
+HARD_NEGATIVES = 0.5  # share of synthetic scenes with signs, van lettering, grilles ... beside the plates
+
+
+def _plain(node):
+    return OmegaConf.to_container(node) if OmegaConf.is_config(node) else node
+
 
 class SynthScenes:
     """Scenes rendered on the fly by the synthetic engine (cars, street, 1..max_plates plates)."""
 
-    def __init__(self, regions, max_plates=3, split="mix", size=None):
+    def __init__(self, regions, max_plates=3, split="mix", size=None, hard_negatives=HARD_NEGATIVES,
+                 layout_shares=None):
         from ..data.synth.conditions import check_split
+        from ..data.synth.plates import check_layout_shares
+        from ..data.synth.scenes import check_share
         from ..data.synth.streams import _check_regions
 
         self.regions = _check_regions(regions)
         self.max_plates = int(max_plates)
         self.split = check_split(split)
         self.size = None if size is None else (int(size[0]), int(size[1]))
+        self.hard_negatives = check_share(hard_negatives, "hard_negatives")
+        self.layout_shares = check_layout_shares(layout_shares)
 
     def sample(self, rng: np.random.Generator) -> TrainingScene:
         from ..data.synth.scenes import render_scene
 
-        scene = render_scene(rng, self.regions, self.size, self.split, self.max_plates, compress=True)
+        scene = render_scene(rng, self.regions, self.size, self.split, self.max_plates, compress=True,
+                             hard_negatives=self.hard_negatives, layout_shares=self.layout_shares)
         return TrainingScene.from_plates(scene.image, scene.plates)
+
+
+class MinedNegatives:
+    """The photos of a detector's false positives (``alprkit mine``), their labelled plates kept positive.
+
+    ``context`` k shows the photo cut around one false positive, k times its size on each
+    side: the part the detector got wrong, at its own size (MTCNN cuts its training crops at
+    fixed scales, so the cut's size does not change theirs). ``context: null`` shows the whole
+    photo (the RPN resizes a whole scene to its input: a cut would enlarge it). Each negative
+    is drawn equally often, so a photo with many false positives comes back more often.
+    """
+
+    def __init__(self, path, context=2.0):
+        from ..data.negatives import load_negatives
+
+        if context is not None and (not isinstance(context, (int, float)) or isinstance(context, bool)
+                                    or context < 0):
+            raise ConfigError(f"negatives source context={context!r}: a number >= 0 (null: the whole photo)")
+        self.path, self.context = path, None if context is None else float(context)
+        self.negatives = load_negatives(path)
+        self._scenes: dict = {}  # cut scenes are small, and whole photos few: decode each once
+
+    def sample(self, rng: np.random.Generator) -> TrainingScene:
+        while self.negatives:
+            negative = self.negatives[int(rng.integers(len(self.negatives)))]
+            key = negative.image if self.context is None else negative
+            if key not in self._scenes:
+                try:
+                    self._scenes[key] = self._scene(negative)
+                except InputError as exc:  # one bad photo must not end a run of hours
+                    print(f"alprkit: skipped: {exc}", file=sys.stderr)
+                    self.negatives = [n for n in self.negatives if n.image != negative.image]
+                    continue
+            return self._scenes[key]
+        raise InputError(self.path, "none of its photos could be read (each is listed above)")
+
+    def _scene(self, negative) -> TrainingScene:
+        from ..data.dataset import PlateLabel
+        from ..data.negatives import context_window
+
+        pixels = read_image(negative.image).pixels
+        x0, y0, x1, y1 = (0, 0, pixels.shape[1], pixels.shape[0]) if self.context is None else \
+            context_window(negative, (pixels.shape[1], pixels.shape[0]), self.context)
+        shift = np.array([x0, y0])
+        plates = [PlateLabel(box=tuple(np.subtract(box, [x0, y0, x0, y0])),
+                             corners=None if corners is None else tuple(map(tuple, np.subtract(corners, shift))))
+                  for box, corners in negative.plates
+                  if box[0] < x1 and x0 < box[2] and box[1] < y1 and y0 < box[3]]
+        return TrainingScene.from_plates(np.ascontiguousarray(pixels[y0:y1, x0:x1]), plates)
 
 
 class FolderScenes:
@@ -188,14 +253,18 @@ class ScenePool:
 def build_scene_source(node):
     kind = node.get("kind")
     if kind == "synth_scenes":
-        source = SynthScenes(node["regions"], node.get("max_plates", 3), node.get("split", "mix"), node.get("size"))
+        source = SynthScenes(node["regions"], node.get("max_plates", 3), node.get("split", "mix"), node.get("size"),
+                             node.get("hard_negatives", HARD_NEGATIVES), _plain(node.get("layout_shares")))
     elif kind == "folder":
         source = FolderScenes(node["path"], node.get("format"), node.get("split"))
+    elif kind == "negatives":
+        source = MinedNegatives(node["path"], node.get("context", 2.0))
     elif kind == "synth":
         raise ConfigError("dataset source kind 'synth' renders plate crops; detector training needs scenes "
                           "(dataset=scenes_multi, scenes_cn, scenes_us ... or kind: synth_scenes)")
     else:
-        raise ConfigError(f"dataset source kind {kind!r} is unknown for detectors (kinds: synth_scenes, folder)")
+        raise ConfigError(f"dataset source kind {kind!r} is unknown for detectors (kinds: synth_scenes, folder, "
+                          "negatives)")
     reuse = float(node.get("reuse", 1))
     return ScenePool(source, reuse) if reuse > 1 else source
 

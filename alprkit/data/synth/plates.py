@@ -535,6 +535,35 @@ def get_layout(name: str) -> Layout:
         raise ConfigError(f"unknown plate layout {name!r} (layouts: {', '.join(LAYOUTS)})") from None
 
 
+def check_layout_shares(shares) -> dict[str, float]:
+    """``{layout: share}`` checked: known layouts, shares 0..1, at most 1 in all per region."""
+    shares = dict(shares or {})
+    totals: dict[str, float] = {}
+    for name, share in shares.items():
+        region = get_layout(str(name)).region
+        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise ConfigError(f"layout_shares.{name}={share!r}: a share is a number from 0 to 1")
+        totals[region] = totals.get(region, 0.0) + float(share)
+    for region, total in totals.items():
+        if total > 1 + 1e-9:
+            raise ConfigError(f"layout_shares of region {region} add up to {total:g}: at most 1")
+    return {str(k): float(v) for k, v in shares.items()}
+
+
+def layout_weights(layouts, shares=None) -> list[float]:
+    """Each layout's weight, where ``shares`` fixes some layouts' share of their region's plates
+    (``{"cn_green": 0.3}``) and the others split the rest in their own proportions."""
+    weights = [layout.weight for layout in layouts]
+    if not shares or not any(layout.name in shares for layout in layouts):
+        return weights
+    total = sum(weights)
+    fixed = sum(shares[layout.name] for layout in layouts if layout.name in shares)
+    free = sum(w for layout, w in zip(layouts, weights) if layout.name not in shares)
+    out = [shares[layout.name] if layout.name in shares else (1 - fixed) * w / free if free else 0.0
+           for layout, w in zip(layouts, weights)]
+    return out if sum(out) > 0 else [w / total for w in weights]  # every fitting layout at share 0: keep them
+
+
 _PPM_STEPS = (0.2, 0.3, 0.45, 0.65, 1.0)
 
 
@@ -551,6 +580,7 @@ def render_plate(
     layout: Optional[str] = None,
     ppm: Optional[float] = None,
     width_px: Optional[float] = None,
+    shares: Optional[dict] = None,
 ) -> RenderedPlate:
     """Draw one plate of ``region`` (or of the named ``layout``), with ``text`` or a random string.
 
@@ -558,7 +588,8 @@ def render_plate(
     8-character Chinese string gets a green new-energy plate); text that no
     template fits is drawn as one group on the region's main layout, after a
     charset check. The face is drawn at ``ppm`` pixels per mm, or sharp enough to
-    be shown ``width_px`` wide, or at 1 px per mm.
+    be shown ``width_px`` wide, or at 1 px per mm. ``shares`` sets some layouts' share of their
+    region's plates (:func:`layout_weights`; ``{"cn_green": 0.3}``).
     """
     if layout is not None:
         chosen = get_layout(layout)
@@ -567,13 +598,13 @@ def render_plate(
     else:
         candidates = region_layouts(region)
     if text is None:
-        chosen = weighted_choice(candidates, [c.weight for c in candidates], rng)
+        chosen = weighted_choice(candidates, layout_weights(candidates, shares), rng)
         groups = chosen.text.sample(rng)
     else:
         fitting = [(c, c.split(text)) for c in candidates]
         fitting = [(c, g) for c, g in fitting if g is not None]
         if fitting:
-            chosen, groups = weighted_choice(fitting, [c.weight for c, _ in fitting], rng)
+            chosen, groups = weighted_choice(fitting, layout_weights([c for c, _ in fitting], shares), rng)
         else:
             REGIONS[region].check_label(text, "synthetic plate text")
             chosen, groups = max(candidates, key=lambda c: c.weight), (text,)

@@ -2,7 +2,10 @@
 
 Cars are placed from the farthest (smallest plate) to the nearest, and a nearer
 car is never placed over a plate already drawn, so every labelled plate is
-visible; signs and stickers add text that is not a plate.
+visible; signs and stickers add text that is not a plate. In a share of the scenes
+(``hard_negatives``) road signs, shop signs, van lettering, stickers, grilles and dealer
+frames (:mod:`.roadsigns`, :mod:`.distractors`) stand next to the plates; they are
+recorded in ``SceneSample.distractors``, never among the plate labels.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from . import degrade
 from .background import street
 from .conditions import Conditions, apply_conditions, sample_conditions
 from .crop import posed
+from .distractors import Distractor
 from .geometry import as_corners, plate_homography, quad_box, quad_height, warp_into
-from .plates import render_plate
+from .plates import check_layout_shares, render_plate
+from .roadsigns import road_signs
 from .text import weighted_choice
 from .vehicle import EXTENT_MM, body_texture, draw_vehicle
 
@@ -36,6 +41,7 @@ class SceneSample:
     plates: tuple[PlateLabel, ...]
     region: str
     conditions: Conditions
+    distractors: tuple[Distractor, ...] = ()  # hard negatives painted (a nearer car may hide some)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -81,15 +87,21 @@ def render_scene(
     texts: Optional[Sequence[str]] = None,
     conditions: Optional[Conditions] = None,
     compress: bool = False,
+    hard_negatives: float = 0.0,
+    layout_shares: Optional[Mapping[str, float]] = None,
 ) -> SceneSample:
     """One scene of ``size`` (w, h; the region's usual size by default) with 1..``max_plates`` plates.
 
     ``texts`` fixes the plate strings (their number sets the plate count). With
     ``compress`` the image goes through JPEG at the conditions' quality, for
-    in-memory use; writers compress when they save instead.
+    in-memory use; writers compress when they save instead. ``hard_negatives`` is the
+    probability that the scene gets hard negatives (0: the scene of before, same draws);
+    ``layout_shares`` fixes some plate layouts' share (``{"cn_green": 0.3}``).
     """
     if max_plates < 1:
         raise ConfigError(f"max_plates must be at least 1, got {max_plates}")
+    check_share(hard_negatives, "hard_negatives")
+    shares = check_layout_shares(layout_shares)
     region = pick_region(regions, rng)
     c = conditions if conditions is not None else sample_conditions(split, rng)
     size = tuple(size) if size is not None else SCENE_SIZES[region]
@@ -110,7 +122,7 @@ def render_scene(
     placed: list[tuple] = []  # (quad, plate, vehicle extent)
     for i, width_px in enumerate(widths):
         text = texts[i] if texts is not None else None
-        plate = render_plate(rng, region, text, width_px=width_px)
+        plate = render_plate(rng, region, text, width_px=width_px, shares=shares)
         pose = c if i == 0 else replace(c, yaw=c.yaw + rng.normal(0, 10), roll=c.roll + rng.normal(0, 3))
         centred = posed(plate, pose, width_px)
         for _attempt in range(30):
@@ -123,9 +135,14 @@ def render_scene(
             if texts is not None or i == 0:
                 raise ConfigError(f"cannot fit a {width_px:.0f} px plate into a {size[0]}x{size[1]} scene")
 
+    hard = hard_negatives > 0 and rng.random() < hard_negatives  # no draw at 0: old seeds, old scenes
+    distractors: list[Distractor] = []
+    if hard:
+        vehicles = [extent for _, _, extent in placed]  # signs behind a car would be hidden: keep them off
+        distractors += road_signs(image, rng, region, widths[0], vehicles, int(rng.integers(1, 4)))
     for quad, plate, _ in reversed(placed):
         matrix = plate_homography(plate.size, quad)
-        draw_vehicle(image, matrix, plate.size_mm, plate.ppm, rng, region)
+        distractors += draw_vehicle(image, matrix, plate.size_mm, plate.ppm, rng, region, hard_negatives=hard)
         face = degrade.dirt(plate.image.astype(np.float32), rng, c.dirt)
         warp_into(image, face, plate.alpha, quad)
 
@@ -139,4 +156,11 @@ def render_scene(
         PlateLabel(text=p.text, box=quad_box(q), corners=as_corners(q), region=p.region, extra={"layout": p.layout})
         for q, p, _ in placed
     )
-    return SceneSample(image=degrade.to_uint8(image), plates=labels, region=region, conditions=c)
+    return SceneSample(image=degrade.to_uint8(image), plates=labels, region=region, conditions=c,
+                       distractors=tuple(distractors))
+
+
+def check_share(value, key: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ConfigError(f"{key}={value!r}: a share is a number from 0 to 1")
+    return float(value)

@@ -149,3 +149,53 @@ def distractor_text(rng: np.random.Generator, region: str = "cn") -> str:
         return " ".join(str(int(rng.integers(100, 10000))) for _ in range(int(rng.integers(2, 4))))
     signs = _SIGNS_CN if region == "cn" and kind < 0.8 else _SIGNS_LATIN
     return signs[int(rng.integers(len(signs)))]
+
+
+# Lettering of hard negatives (:mod:`.distractors`, :mod:`.roadsigns`): what stands next to real plates.
+_FIRMS = {
+    "cn": ("顺丰速运", "搬家公司", "物流配送", "水电维修", "装修工程", "鲜花速递", "驾校", "同城快运", "净水设备", "中国邮政"),
+    "us": ("ACME PLUMBING", "CITY MOVERS", "FRESH FOODS", "ELECTRIC CO", "ROOFING", "EXPRESS DELIVERY", "BAKERY",
+           "PEST CONTROL", "HVAC SERVICE", "FLOWERS", "LOCKSMITH", "PAINTING"),
+    "eu": ("SPEDITION", "KURIER", "AUTOSERVIS", "STAVBY", "PEKARNA", "ELEKTRO", "TRANSPORT", "INSTALATER", "CATERING"),
+    "br": ("TRANSPORTES", "ENTREGAS", "MUDANCAS", "PADARIA", "ELETRICA", "FRETES", "DISK GAS", "AUTO PECAS"),
+}  # fmt: skip
+_STREETS = {
+    "cn": (("人民路", "RENMIN RD"), ("解放路", "JIEFANG RD"), ("长江路", "CHANGJIANG RD"), ("黄山路", "HUANGSHAN RD"),
+           ("中山路", "ZHONGSHAN RD"), ("建设路", "JIANSHE RD")),
+    "us": (("Main St", ""), ("Oak Ave", ""), ("Elm St", ""), ("Cumberland Ave", ""), ("W 42nd St", ""),
+           ("Park Blvd", ""), ("Maple Dr", "")),
+    "eu": (("Hlavna", ""), ("Namestie SNP", ""), ("Mickiewicza", ""), ("Hauptstrasse", ""), ("Obchodna", "")),
+    "br": (("R. das Flores", ""), ("Av. Paulista", ""), ("R. XV de Novembro", ""), ("Av. Brasil", "")),
+}  # fmt: skip
+
+
+def _digits(rng, n: int) -> str:
+    return "".join(str(int(d)) for d in rng.integers(0, 10, n))
+
+
+def phone_number(rng: np.random.Generator, region: str = "cn") -> str:
+    """A phone number written the way ``region``'s vans and shop signs write it."""
+    d = lambda n: _digits(rng, n)  # noqa: E731 - a tiny digit-string helper
+    forms = {
+        "cn": lambda: weighted_choice([f"1{'358'[int(rng.integers(3))]}{d(1)} {d(4)} {d(4)}", f"0{d(3)}-{d(8)}",
+                                       f"400-{d(3)}-{d(4)}"], [3, 2, 1], rng),
+        "us": lambda: weighted_choice([f"({d(3)}) {d(3)}-{d(4)}", f"{d(3)}-{d(3)}-{d(4)}", f"1-800-{d(3)}-{d(4)}"],
+                                      [2, 2, 1], rng),
+        "eu": lambda: weighted_choice([f"+421 9{d(2)} {d(3)} {d(3)}", f"0{d(3)} {d(3)} {d(3)}", f"+48 {d(3)} {d(3)} {d(3)}"],
+                                      [2, 1, 1], rng),
+        "br": lambda: weighted_choice([f"({d(2)}) 9{d(4)}-{d(4)}", f"0800 {d(3)} {d(4)}"], [3, 1], rng),
+    }
+    return forms.get(region, forms["us"])()
+
+
+def firm_name(rng: np.random.Generator, region: str = "cn") -> str:
+    names = _FIRMS.get(region, _FIRMS["us"])
+    if region == "cn" and rng.random() < 0.2:  # Chinese firms letter in Latin too
+        names = _FIRMS["us"]
+    return names[int(rng.integers(len(names)))]
+
+
+def street_name(rng: np.random.Generator, region: str = "cn") -> tuple[str, str]:
+    """A street sign's name and its second line (pinyin on Chinese signs, else empty)."""
+    names = _STREETS.get(region, _STREETS["us"])
+    return names[int(rng.integers(len(names)))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from . import distractors as hard
 from . import fonts
 from .degrade import gaussian_blur, smooth_field
 from .text import distractor_text
@@ -100,26 +101,37 @@ class PlanePainter:
         else:
             region += (-amount * mask)[..., None] * (255 - region)
 
+    def bounds(self, x0, y0, x1, y1):
+        """The image box of a plate-plane rectangle (mm), clipped to the image; None if off it or behind."""
+        pts = _project(self.matrix, _rect(x0, y0, x1, y1, 2), self.px_per_mm)
+        if pts is None:
+            return None
+        h, w = self.image.shape[:2]
+        (bx0, by0), (bx1, by1) = np.maximum(pts.min(0), 0), np.minimum(pts.max(0), [w, h])
+        return (float(bx0), float(by0), float(bx1), float(by1)) if bx1 > bx0 and by1 > by0 else None
+
     def text(self, text: str, cx, cy, height, color):
-        """A line of print centred at (cx, cy) mm, ``height`` mm tall, warped with the plane."""
+        """A line of print centred at (cx, cy) mm, ``height`` mm tall, warped with the plane; returns
+        its image box (None when nothing of it falls on the image)."""
         mask = fonts.fitted_text(text, 700, 4096, 48)
         h, w = mask.shape
         half_w, half_h = height * w / h / 2, height / 2
         quad_mm = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [half_w, half_h] + [cx, cy]
         dst = _project(self.matrix, quad_mm, self.px_per_mm)
         if dst is None:
-            return
+            return None
         x0, y0 = np.floor(dst.min(0)).astype(int) - 1
         x1, y1 = np.ceil(dst.max(0)).astype(int) + 1
         x0, y0 = max(x0, 0), max(y0, 0)
         x1, y1 = min(x1, self.image.shape[1]), min(y1, self.image.shape[0])
         if x1 <= x0 or y1 <= y0:
-            return
+            return None
         src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
         warp = cv2.getPerspectiveTransform(src, np.float32(dst - [x0, y0]))
         cover = cv2.warpPerspective(mask, warp, (x1 - x0, y1 - y0)).astype(np.float32) / 255
         region = self.image[y0:y1, x0:x1]
         region += cover[..., None] * (np.float32(color) - region)
+        return (float(x0), float(y0), float(x1), float(y1))
 
 
 # How far a car reaches from its plate's centre, in mm: left/right, up, down (the ground).
@@ -134,13 +146,17 @@ def draw_vehicle(
     rng,
     region: str = "cn",
     near_only: bool = False,
-) -> None:
+    hard_negatives: bool = False,
+) -> list[hard.Distractor]:
     """Draw a car front or rear around a plate on the float32 ``image`` in place.
 
     ``matrix`` takes plate-face pixels (origin at the plate's top-left corner) to
     image pixels; ``px_per_mm`` is the plate face's resolution. Rear windows may
     carry stickers with text in ``region``'s script (distractors for detectors).
     ``near_only`` skips what a crop around the plate never shows (wheels, shadow, roof).
+    ``hard_negatives`` adds what real vehicles carry near their plates (:mod:`.distractors`: van
+    lettering, stickers, grilles, dealer frames), returned as records; without it the drawing and
+    the draws from ``rng`` are those of before.
     """
     pw, ph = plate_mm
     centre = np.array([[1, 0, pw / 2 * px_per_mm], [0, 1, ph / 2 * px_per_mm], [0, 0, 1]])
@@ -192,6 +208,10 @@ def draw_vehicle(
             lx0, lx1 = sorted((side * (half - 40), side * (half * 0.58)))
             paint.poly(_rounded(lx0, gy0 - 20, lx1, gy0 + rng.uniform(90, 150), 40, 40), (225, 228, 230))
 
+    drawn = []
+    if hard_negatives:
+        shape = hard.BodyShape(half, top, bumper_top, bumper_bottom, rear, body, (pw, ph))
+        drawn += hard.vehicle_distractors(paint, rng, region, shape)
     # The plate's mount: a recess or a plastic frame a little larger than the plate.
     mx, my = pw / 2 + rng.uniform(5, 40), ph / 2 + rng.uniform(5, 35)
     dealer = region == "us" and rng.random() < 0.2  # US plate frames often advertise the dealer
@@ -201,6 +221,9 @@ def draw_vehicle(
     if dealer:
         name = DEALERS[int(rng.integers(len(DEALERS)))]
         paint.text(name, 0, (ph / 2 + bottom) / 2, (bottom - ph / 2) * 0.6, (210, 210, 210))
+    if hard_negatives and rng.random() < hard.DEALER_FRAME:
+        drawn += hard.dealer_frame(paint, rng, region, (pw, ph))
+    return drawn
 
 
 DEALERS = ("DEALER SALES", "TOYOTA OF DALLAS", "LAMBORGHINI", "HONDA WORLD", "AUTONATION", "CARMAX")
