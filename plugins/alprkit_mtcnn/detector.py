@@ -1,12 +1,15 @@
 """The MTCNN plate detector: P-Net over an image pyramid, then O-Net on 24x94 crops (seed 003).
 
-P-Net proposes windows at every pyramid level; the largest level is chosen so that a
-plate ``min_plate_height`` pixels tall fills the 12-pixel window height. O-Net then
-rescores each proposal, refines its box and regresses the four plate corners.
+An image larger than ``working_size`` is first scaled down to it (alprkit/working_image.py).
+P-Net proposes windows at every level of the working image's pyramid, from the level where a
+plate ``min_plate_height`` original pixels tall fills the 12-pixel window height to the one
+where a ``max_plate_height`` plate does. O-Net then rescores each proposal from a crop of the
+working image, refines its box and regresses the four plate corners, returned in original pixels.
 """
 
 from __future__ import annotations
 
+import math
 
 import cv2
 import numpy as np
@@ -16,6 +19,8 @@ from alprkit.errors import ConfigError
 from alprkit.geometry import box_quad, nms, warp_quad
 from alprkit.recognizers import crops_to_batch
 from alprkit.types import Detection, Frame
+from alprkit.working_image import (DEFAULT_WORKING_SIZE, checked_plate_heights, checked_working_size, working_image,
+                                   within_plate_heights)
 
 from .shapes import ONET_SIZE, PNET_STRIDE, PNET_WINDOW
 
@@ -24,13 +29,30 @@ PARTS = ("pnet", "onet")
 PNET_EXAMPLE = (120, 48)  # (w, h) P-Net is exported with; its height and width stay free
 
 
-def pyramid_scales(width: int, height: int, min_plate_height: float, factor: float = 0.709) -> list[float]:
-    """Scales from the one mapping ``min_plate_height`` onto the window height down to the smallest
-    level that still holds one window."""
+def pyramid_scales(width: int, height: int, min_plate_height: float, factor: float = 0.709,
+                   max_plate_height: float | None = None, working_scale: float = 1.0) -> list[float]:
+    """Scales of the pyramid levels of a ``width`` x ``height`` working image, largest first.
+
+    The plate heights are in original pixels, ``working_scale`` working pixels each. Levels sit
+    on one grid, ``12 / min_plate_height * factor ** k``, whatever the working scale: the same
+    photo at any resolution, scaled to the same working image, is searched at the same levels,
+    and unscaled images keep the pyramid they always had. The largest level is the first on
+    the grid where a ``min_plate_height`` plate fills the window, but never finer than the
+    working image itself (unless ``min_plate_height`` is under the window's 12 px); the levels
+    go down to where a ``max_plate_height`` plate fits the window, or one window fills the image.
+    """
     win_w, win_h = PNET_WINDOW
-    scales, scale = [], win_h / float(min_plate_height)
+    anchor = win_h / float(min_plate_height)
+    needed = anchor / working_scale
+    finest = max(1.0, anchor)  # bounds the work and memory of the largest level
+    up = math.log(1 / factor)
+    steps = min(math.ceil(math.log(needed / anchor) / up - 1e-9), math.floor(math.log(finest / anchor) / up + 1e-9))
+    scales, scale = [], anchor / factor ** max(0, steps)
+    largest = None if max_plate_height is None else max_plate_height * working_scale
     while round(width * scale) >= win_w and round(height * scale) >= win_h:
         scales.append(scale)
+        if largest is not None and largest * scale <= win_h:
+            break
         scale *= factor
     return scales
 
@@ -76,11 +98,13 @@ class MtcnnDetector:
     ``load_networks`` to build the torch networks when training or export asks for them.
     """
 
-    def __init__(self, networks=None, *, min_plate_height=40.0, scale_factor=0.709, pnet_threshold=0.6,
-                 onet_threshold=0.7, pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3, backend="auto",
-                 threads=None, name=ARCHITECTURE, runners=None, load_networks=None, backend_choice=None):
-        if float(min_plate_height) <= 0:
-            raise ConfigError(f"detector mtcnn: min_plate_height must be > 0 pixels, got {min_plate_height!r}")
+    def __init__(self, networks=None, *, min_plate_height=40.0, max_plate_height=None,
+                 working_size=DEFAULT_WORKING_SIZE, scale_factor=0.709, pnet_threshold=0.6, onet_threshold=0.7,
+                 pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3, backend="auto", threads=None,
+                 name=ARCHITECTURE, runners=None, load_networks=None, backend_choice=None):
+        self.min_plate_height, self.max_plate_height = checked_plate_heights(
+            "detector mtcnn", min_plate_height, max_plate_height, smallest_required=True)
+        self.working_size = checked_working_size("detector mtcnn", working_size)
         if not 0.1 <= float(scale_factor) < 1.0:
             raise ConfigError(f"detector mtcnn: scale_factor must be in [0.1, 1), got {scale_factor!r}")
         if int(max_proposals) < 1:
@@ -89,7 +113,6 @@ class MtcnnDetector:
             raise ConfigError(f"detector mtcnn: unknown backend {backend!r} (backends: {', '.join(BACKENDS)})")
         self._networks = networks.eval() if networks is not None else None
         self._load_networks = load_networks
-        self.min_plate_height = float(min_plate_height)
         self.scale_factor = float(scale_factor)
         self.pnet_threshold = _check_fraction("pnet_threshold", pnet_threshold)
         self.onet_threshold = _check_fraction("onet_threshold", onet_threshold)
@@ -131,15 +154,22 @@ class MtcnnDetector:
         return self
 
     def __call__(self, frame: Frame) -> list[Detection]:
-        return self.refine(frame, self.propose(frame.pixels))
+        work = working_image(frame.pixels, self.working_size)
+        found = self.refine(Frame(work.pixels), self.propose(work.pixels, working_scale=work.scale_y))
+        return within_plate_heights(work.to_original(found), None, self.max_plate_height)
 
     # -- P-Net ---------------------------------------------------------------------
-    def propose(self, pixels: np.ndarray, min_plate_height=None) -> np.ndarray:
-        """P-Net proposals as rows (x1, y1, x2, y2, score) in frame pixels, best first."""
+    def propose(self, pixels: np.ndarray, min_plate_height=None, working_scale: float = 1.0) -> np.ndarray:
+        """P-Net proposals as rows (x1, y1, x2, y2, score) in the pixels of ``pixels``, best first.
+
+        ``pixels`` is a working image at ``working_scale`` of the original, whose pixels the plate
+        heights are given in."""
         height, width = pixels.shape[:2]
         found = []
         level = pixels
-        for scale in pyramid_scales(width, height, min_plate_height or self.min_plate_height, self.scale_factor):
+        scales = pyramid_scales(width, height, min_plate_height or self.min_plate_height, self.scale_factor,
+                                self.max_plate_height, working_scale)
+        for scale in scales:
             size = (int(round(width * scale)), int(round(height * scale)))
             # Each level is shrunk from the previous one: the cost stays close to one resize of the frame.
             level = cv2.resize(level, size, interpolation=cv2.INTER_AREA)

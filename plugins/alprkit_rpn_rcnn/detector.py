@@ -1,15 +1,18 @@
 """The cascade plate detector of seed 002: a light RPN on the downsampled image, then an R-CNN on
 patches sampled from the full-resolution image that classifies each and regresses its four corners.
 
-The frame is scaled to fit ``rpn_size`` (the paper runs its RPN on images halved to
-480x360) and padded with grey 128. The best ``proposals`` RPN boxes after NMS (the
-paper keeps 10) are widened or heightened symmetrically to an aspect of 1:2.5, cut
-from the frame (grey 128 outside it) and scaled to 48x120 for the R-CNN. A plate's box
-is the bounding box of its regressed corners.
+A frame larger than ``working_size`` is first scaled down to it (alprkit/working_image.py):
+the R-CNN's "full resolution" is then the working image's, so a 12000x9000 photo costs no
+more memory than a 1280-px one and reads as it would at 1280 px. The working image is
+scaled to fit ``rpn_size`` (the paper runs its RPN on images halved to 480x360) and padded
+with grey 128. The best ``proposals`` RPN boxes after NMS (the paper keeps 10) are widened
+or heightened symmetrically to an aspect of 1:2.5, cut from the working image (grey 128
+outside it) and scaled to 48x120 for the R-CNN. A plate's box is the bounding box of its
+regressed corners; plates whose box is shorter than ``min_plate_height`` or taller than
+``max_plate_height`` (original pixels) are dropped.
 """
 
 from __future__ import annotations
-
 
 import cv2
 import numpy as np
@@ -19,6 +22,8 @@ from alprkit.errors import ConfigError
 from alprkit.geometry import nms
 from alprkit.recognizers import crops_to_batch, softmax
 from alprkit.types import Detection, Frame
+from alprkit.working_image import (DEFAULT_WORKING_SIZE, checked_plate_heights, checked_working_size, working_image,
+                                   within_plate_heights)
 
 from .shapes import ANCHOR_AREAS, ANCHOR_RATIOS, FEATURE_STRIDE, RCNN_SIZE
 
@@ -142,8 +147,12 @@ class RpnRcnnDetector:
     """
 
     def __init__(self, networks=None, *, rpn_size=(640, 384), proposals=10, pre_nms=300,
-                 rpn_nms=0.7, threshold=0.5, nms=0.3, backend="auto", threads=None, name=ARCHITECTURE,
+                 rpn_nms=0.7, threshold=0.5, nms=0.3, min_plate_height=None, max_plate_height=None,
+                 working_size=DEFAULT_WORKING_SIZE, backend="auto", threads=None, name=ARCHITECTURE,
                  runners=None, load_networks=None, backend_choice=None):
+        self.min_plate_height, self.max_plate_height = checked_plate_heights(
+            "detector rpn_rcnn", min_plate_height, max_plate_height)
+        self.working_size = checked_working_size("detector rpn_rcnn", working_size)
         rpn_size = tuple(int(v) for v in rpn_size)
         if len(rpn_size) != 2 or min(rpn_size) < 64 or any(v % FEATURE_STRIDE for v in rpn_size):
             raise ConfigError(f"detector rpn_rcnn: rpn_size must be [w, h], each >= 64 and a multiple of "
@@ -186,11 +195,13 @@ class RpnRcnnDetector:
         return self
 
     def __call__(self, frame: Frame) -> list[Detection]:
-        return self.classify(frame.pixels, self.propose(frame.pixels))
+        work = working_image(frame.pixels, self.working_size)
+        found = work.to_original(self.classify(work.pixels, self.propose(work.pixels)))
+        return within_plate_heights(found, self.min_plate_height, self.max_plate_height)
 
     def propose(self, pixels: np.ndarray, count: int | None = None) -> np.ndarray:
         """The best ``count`` (default ``proposals``) RPN boxes after NMS as rows (x1, y1, x2, y2,
-        objectness) in frame pixels."""
+        objectness) in the pixels of ``pixels``."""
         h, w = pixels.shape[:2]
         canvas, scale = letterbox(pixels, self.rpn_size)
         logits, deltas = split_rpn_output(self._run("rpn", crops_to_batch([canvas]))[0])
