@@ -9,7 +9,8 @@ regress the true box. Negatives are mined online (the hardest, three per positiv
 
 O-Net trains on crops of the frozen P-Net's proposals (its hard negatives) and of
 jittered true boxes, labelled by IoU with the true boxes (0.65 / 0.4 / 0.3), with a
-box loss and a corner loss weighted 0.5 and 1 as in MTCNN's O-Net.
+box loss and a corner loss weighted 0.5 and 1 as in MTCNN's O-Net. A box matched to a
+plate labelled without corners (``scene.corners_known``) adds to the box loss only.
 """
 
 from __future__ import annotations
@@ -164,11 +165,11 @@ class MtcnnRecipe:
         crops = self.detector.onet_crops(Frame(scene.image), boxes)
         if len(scene.boxes):
             offsets = box_offsets(boxes, scene.boxes[match])
-            corners = corner_offsets(boxes, scene.corners[match])
+            corners, known = corner_offsets(boxes, scene.corners[match]), scene.corners_known[match]
         else:
-            offsets, corners = np.zeros((len(boxes), 4)), np.zeros((len(boxes), 8))
+            offsets, corners, known = np.zeros((len(boxes), 4)), np.zeros((len(boxes), 8)), np.zeros(len(boxes), bool)
         return [{"image": crops[i], "label": labels[i], "offsets": offsets[i].astype(np.float32),
-                 "corners": corners[i].astype(np.float32)} for i in range(len(boxes))]
+                 "corners": corners[i].astype(np.float32), "corners_known": known[i]} for i in range(len(boxes))]
 
     @staticmethod
     def _random_boxes(w, h, rng, count):
@@ -190,7 +191,8 @@ class MtcnnRecipe:
             return [{"image": np.zeros((*PNET_CROP[::-1], 3), np.uint8), "labels": np.full(CELLS, IGNORE, np.int8),
                      "offsets": np.zeros((*CELLS, 4), np.float32)}]
         return [{"image": np.zeros((24, 94, 3), np.uint8), "label": np.int8(IGNORE),
-                 "offsets": np.zeros(4, np.float32), "corners": np.zeros(8, np.float32)}]
+                 "offsets": np.zeros(4, np.float32), "corners": np.zeros(8, np.float32),
+                 "corners_known": np.False_}]
 
     def losses(self, stage, batch):
         if stage == "pnet":
@@ -206,7 +208,7 @@ class MtcnnRecipe:
             if (labels >= 0).any() else out.sum() * 0
         located = (labels == POS) | (labels == PART_LABEL)
         box = _masked_smooth_l1(out[:, 1:5], batch["offsets"], located)
-        corners = _masked_smooth_l1(out[:, 5:13], batch["corners"], located)
+        corners = _masked_smooth_l1(out[:, 5:13], batch["corners"], located & batch["corners_known"])
         return {"loss": cls + 0.5 * box + corners, "cls": cls, "box": box, "corners": corners}
 
     # -- validation --------------------------------------------------------------------

@@ -9,7 +9,10 @@ R-CNN, with the RPN fixed: the RPN's proposals (its hard negatives) and jittered
 boxes go through the sampler; 32 patches per image, at most 25% positive at the same
 IoU thresholds; cross-entropy plus smooth-L1 on the corner shifts of the positives
 (equation 1, lambda = 1). Corner shifts may be negative or above 1, so a truncated
-proposal still learns where the plate's corners are.
+proposal still learns where the plate's corners are. A positive matched to a plate
+labelled without corners (``scene.corners_known``) trains the box instead: the bounding
+box of its four regressed corners, which is the box the detector reports, against the
+plate's box; where the corners lie inside that box is left free.
 """
 
 from __future__ import annotations
@@ -124,18 +127,19 @@ class RpnRcnnRecipe:
             return []
         boxes, labels = boxes[keep], labels[keep]
         regions = sampler_regions(boxes)
-        shifts = np.zeros((len(boxes), 8))
+        shifts, known = np.zeros((len(boxes), 8)), np.zeros(len(boxes), bool)
         if len(scene.boxes):
-            shifts = corner_shifts(regions, scene.corners[overlap[keep].argmax(axis=1)])
+            match = overlap[keep].argmax(axis=1)
+            shifts, known = corner_shifts(regions, scene.corners[match]), scene.corners_known[match]
         patches = sample_patches(scene.image, regions)
-        return [{"image": patches[i], "label": labels[i], "shifts": shifts[i].astype(np.float32)}
-                for i in range(len(boxes))]
+        return [{"image": patches[i], "label": labels[i], "shifts": shifts[i].astype(np.float32),
+                 "corners_known": known[i]} for i in range(len(boxes))]
 
     # -- batches and losses ------------------------------------------------------------
     def collate(self, stage, examples):
         if not examples:  # scenes without any usable box: an empty batch trains nothing
             examples = [{"image": np.full((*RCNN_SIZE[::-1], 3), PAD, np.uint8), "label": np.int8(IGNORE),
-                         "shifts": np.zeros(8, np.float32)}]
+                         "shifts": np.zeros(8, np.float32), "corners_known": np.False_}]
         batch = {key: torch.from_numpy(np.stack([e[key] for e in examples])) for key in examples[0]}
         batch["image"] = batch["image"].permute(0, 3, 1, 2).float()
         return batch
@@ -153,8 +157,10 @@ class RpnRcnnRecipe:
         labels = batch["label"].long()
         sampled = labels >= 0
         cls = F.cross_entropy(out[sampled, :2], labels[sampled]) if sampled.any() else out.sum() * 0
-        corners = _smooth_l1(out[labels == POS, 2:10], batch["shifts"][labels == POS])
-        return {"loss": cls + corners, "cls": cls, "corners": corners}
+        known, positive = batch["corners_known"], labels == POS
+        corners = _smooth_l1(out[positive & known, 2:10], batch["shifts"][positive & known])
+        box = _smooth_l1(_extent(out[positive & ~known, 2:10]), _extent(batch["shifts"][positive & ~known]))
+        return {"loss": cls + corners + box, "cls": cls, "corners": corners, "box": box}
 
     # -- validation --------------------------------------------------------------------
     def predict(self, stage, image):
@@ -163,6 +169,16 @@ class RpnRcnnRecipe:
             return rows[:, :4], rows[:, 4]
         found = self.detector(Frame(image))
         return np.array([d.box for d in found]).reshape(-1, 4), np.array([d.score for d in found])
+
+
+# Each corner's place in its region when its shift is 0 (TL, TR, BR, BL), in region widths and heights.
+_REGION_CORNERS = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+
+
+def _extent(shifts):
+    """The bounding box (x1, y1, x2, y2), in region widths and heights, of corners given as shifts (n, 8)."""
+    points = shifts.reshape(-1, 4, 2) + _REGION_CORNERS.to(shifts)
+    return torch.cat([points.min(dim=1).values, points.max(dim=1).values], dim=1)
 
 
 def _smooth_l1(predicted, target):
