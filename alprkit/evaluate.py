@@ -1,6 +1,7 @@
 """Score pipelines on a labelled dataset: crops, full images (scenes) or video tracks.
 
-Crops give recognition metrics; scenes add detection AP (where boxes exist) and the
+Crops give recognition metrics; scenes add detection AP and recall (where boxes exist),
+the mean corner error of the plates found at IoU 0.5 that have labelled corners, and the
 end-to-end reading rate as ``acc``; tracks score one read per vehicle, chosen by the
 pipeline's stream selector, with per-frame accuracy, recognizer calls and time per frame
 (:mod:`alprkit.stream_eval`). Latency is per image and per plate after warm-up, and
@@ -24,8 +25,11 @@ from .data.cutouts import cut_out
 from .data.dataset import CROPS, SCENES, TRACKS
 from .errors import InputError
 from .imageio import read_image
-from .metrics import LatencyMeter, detection_ap, end_to_end, error_breakdown, recognition_metrics
+from .metrics import LatencyMeter, corner_error, detection_ap, end_to_end, error_breakdown, recognition_metrics
 from .pipeline import STAGES
+
+
+CORNER_IOU = 0.5  # a plate counts towards the corner error when found at this IoU, as for recall50
 
 
 @dataclass
@@ -46,6 +50,7 @@ class _Tally:
     predictions: list = field(default_factory=list)
     regions_right: list = field(default_factory=list)
     detections: list = field(default_factory=list)
+    quads: list = field(default_factory=list)  # (image, box, corners): for the corner error
     reads: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     error: Optional[str] = None
@@ -151,7 +156,7 @@ def _crops(tallies, dataset, failures, iou_threshold, fold, show_progress, catch
 
 
 def _scenes(tallies, dataset, failures, iou_threshold, fold, show_progress, catch):
-    boxes, truths = [], []
+    boxes, truths, corners = [], [], []
     for index, sample in enumerate(progress(dataset.samples, desc="images", enabled=show_progress)):
         frame = _read(sample.path, failures)
         if frame is None:
@@ -164,6 +169,8 @@ def _scenes(tallies, dataset, failures, iou_threshold, fold, show_progress, catc
                 m.items = len(observations)
             for o in observations:
                 tally.detections.append((index, o.detection.box, o.detection.score))
+                # A detector without corners is scored by its box's: what a rectifier would cut.
+                tally.quads.append((index, o.detection.box, o.detection.quad()))
             found = []
             for o, r in zip(observations, recognitions):
                 if r is not None:
@@ -177,12 +184,14 @@ def _scenes(tallies, dataset, failures, iou_threshold, fold, show_progress, catc
         for plate in sample.plates:
             if plate.box is not None:
                 boxes.append((index, plate.box))
+                corners.append((index, plate.box, plate.corners))
                 if plate.text is not None:
                     truths.append((index, plate.box, plate.text))
     for tally in tallies:
         tally.metrics = {"boxes": len(boxes)}
         if boxes:
             tally.metrics.update(detection_ap(tally.detections, boxes))
+            tally.metrics.update(corner_error(tally.quads, corners, CORNER_IOU))
         if truths:
             tally.metrics.update(end_to_end(tally.reads, truths, iou_threshold, fold))
 

@@ -4,7 +4,8 @@ Recognition follows the "ALPR in the wild" tables (seed 002): exact-plate accura
 accuracy within one or two character edits (Acc@1e, Acc@2e), per-position accuracy of the
 first character (Acc@1: ``acc_pos1``) and of the rest (Acc@2-7, here 2..N: ``acc_pos2n``),
 and the character error rate. Detection is AP at several IoU
-thresholds; end to end asks whether each true plate was both found and read.
+thresholds, with the mean corner error of the plates found; end to end asks whether each
+true plate was both found and read.
 
 Every rate is a float in [0, 1] (NaN where it is undefined, e.g. nothing to score);
 rounding happens only in :func:`format_table`.
@@ -250,6 +251,28 @@ def detection_ap(
     result["ap_mean"] = float(np.mean([result[f"ap{_threshold_suffix(t)}"] for t in thresholds]))
     result["recall_mean"] = float(np.mean([result[f"recall{_threshold_suffix(t)}"] for t in thresholds]))
     return result
+
+
+def corner_error(
+    detections: Sequence[tuple[Hashable, Box, Sequence]],
+    ground_truth: Sequence[tuple[Hashable, Box, Optional[Sequence]]],
+    iou_threshold: float = 0.5,
+) -> dict:
+    """How far found corners lie from the labelled ones, in pixels.
+
+    Detections and truths are (image id, box, four corners TL, TR, BR, BL; a truth's may be
+    None). Every true plate is matched to a detection as :func:`match_reads` does; over the
+    matched plates with labelled corners, ``corner_error_px`` is the mean of their four
+    corner distances, averaged over plates (NaN where there is none), and ``corner_plates``
+    counts them.
+    """
+    matches = match_reads(detections, ground_truth, iou_threshold)
+    errors = [
+        float(np.linalg.norm(np.asarray(detections[m][2], float) - np.asarray(truth[2], float), axis=1).mean())
+        for m, truth in zip(matches, ground_truth)
+        if m is not None and truth[2] is not None
+    ]
+    return {"corner_error_px": float(np.mean(errors)) if errors else math.nan, "corner_plates": len(errors)}
 
 
 # ---------------------------------------------------------------------------

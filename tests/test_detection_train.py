@@ -58,9 +58,23 @@ def test_a_labelled_folder_trains_by_text_fold(tmp_path):
     assert len(half.samples) + len(other.samples) == len(everything.samples) == 4
     assert not {s.path for s in half.samples} & {s.path for s in other.samples}
     scene = everything.sample(np.random.default_rng(0))
-    assert scene.boxes.shape == (1, 4)  # no corners in the label: the box's corners stand in
+    assert scene.boxes.shape == (1, 4)  # no corners in the label: the box's corners stand in, untrained
+    assert scene.corners_known.tolist() == [False]
     assert np.allclose(scene.corners[0], [[scene.boxes[0, 0], scene.boxes[0, 1]], [scene.boxes[0, 2], scene.boxes[0, 1]],
                                           [scene.boxes[0, 2], scene.boxes[0, 3]], [scene.boxes[0, 0], scene.boxes[0, 3]]])
+
+
+def test_a_folder_skips_and_reports_bad_labels_and_unreadable_images(tmp_path, capsys):
+    folder = write_scenes(tmp_path / "scenes", size=(320, 240))
+    (folder / "scene1.jpg").write_bytes(b"not a picture")
+    with (folder / "annotations.jsonl").open("a", encoding="utf-8") as f:
+        f.write('{"file": "scene9.jpg", "plates": [{"box": [1, 2]}]}\n')
+    source = FolderScenes(folder)
+    assert "annotations.jsonl:5" in capsys.readouterr().err
+    rng = np.random.default_rng(0)
+    assert all(source.sample(rng).image.shape == (240, 320, 3) for _ in range(30))
+    assert "scene1.jpg" in capsys.readouterr().err
+    assert sorted(s.path.name for s in source.samples) == ["scene0.jpg", "scene2.jpg", "scene3.jpg"]
 
 
 def test_mirrored_scenes_keep_corners_in_reading_order():

@@ -1,6 +1,7 @@
 """``alprkit eval`` on generated crops and scenes folders, and the metrics evaluate() computes."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from alprkit.data.formats import load_dataset
 from alprkit.data.splits import text_fold
 from alprkit.evaluate import evaluate
 from alprkit.pipeline import Pipeline
+from alprkit.types import Detection
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -54,7 +56,7 @@ def test_eval_on_scenes_scores_detection(scenes, capsys):
     assert status == 0, err
     assert {"ap50", "ap60", "ap70", "ap80", "ap90", "ap_mean", "acc", "cer"} <= set(metrics)
     assert metrics["format"] == "jsonl" and metrics["n"] == 4
-    assert "ap50" in lines[0].split()
+    assert {"ap50", "recall50", "corner_error_px"} <= set(lines[0].split())
     # The whole-image detector's box covers far more than the plate: nothing is found at IoU 0.5.
     assert metrics["ap50"] == 0.0 and metrics["found"] == 0
 
@@ -134,3 +136,20 @@ def test_evaluate_scores_the_reads_against_the_labels(tmp_path):
     assert m["acc_pos1"] == 1.0 and m["acc_pos2n"] == pytest.approx(11 / 12)
     assert [p["text"] for p in result.predictions] == reads
     assert np.isfinite(m["ms_per_plate_p50"]) and result.failures == []
+
+
+def test_evaluate_scores_the_corners_of_the_plates_found(tmp_path):
+    # Two photos: a plate with corners found with every corner 5 px off, a box-only plate found exactly.
+    quad = [[20, 30], [114, 30], [114, 54], [20, 54]]
+    for name in ("a.png", "b.png"):
+        write_rgb(tmp_path / name, np.zeros((120, 160, 3), np.uint8))  # FakeRecognizer reads it as blanks
+    rows = [{"file": "a.png", "region": "cn", "plates": [{"text": None, "box": [20, 30, 114, 54], "corners": quad}]},
+            {"file": "b.png", "region": "cn", "plates": [{"text": None, "box": [20, 30, 114, 54], "corners": None}]}]
+    (tmp_path / "annotations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    found = {"a.png": Detection((23, 34, 117, 58), 0.9, tuple((x + 3, y + 4) for x, y in quad)),
+             "b.png": Detection((20, 30, 114, 54), 0.8)}
+    registry = plugins.registry()
+    pipeline = Pipeline(lambda frame: [found[Path(frame.source).name]], registry.create("rectifier", "identity"),
+                        FakeRecognizer(), registry.create("decoder", "greedy"))
+    m = evaluate(pipeline, load_dataset(tmp_path), warmup=0, show_progress=False).metrics
+    assert (m["corner_error_px"], m["corner_plates"], m["recall50"]) == (pytest.approx(5.0), 1, 1.0)

@@ -6,6 +6,7 @@ from alprkit import metrics
 from alprkit.errors import AlprkitError, ConfigError
 from alprkit.metrics import (
     LatencyMeter,
+    corner_error,
     detection_ap,
     edit_distance,
     end_to_end,
@@ -168,6 +169,31 @@ def test_detection_ap_without_detections_or_truths():
 def test_detection_ap_rejects_bad_thresholds(thresholds):
     with pytest.raises(ConfigError):
         detection_ap([], [], thresholds=thresholds)
+
+
+def _quad(x1, y1, x2, y2):
+    return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+
+
+def test_corner_error_hand_computed():
+    ground_truth = [
+        ("A", (0, 0, 100, 40), _quad(0, 0, 100, 40)),
+        ("A", (300, 0, 400, 40), None),  # found, but no corners to compare
+        ("B", (0, 0, 100, 40), _quad(0, 0, 100, 40)),
+        ("C", (0, 0, 100, 40), _quad(0, 0, 100, 40)),  # found only at IoU 0.25: not counted
+    ]
+    detections = [
+        ("A", (3, 4, 103, 44), _quad(3, 4, 103, 44)),  # every corner 5 px off (3-4-5)
+        ("A", (300, 0, 400, 40), _quad(0, 0, 1, 1)),
+        ("B", (0, 0, 100, 40), [(0, 0), (100, 0), (100, 40), (0, 50)]),  # one corner 10 px off: 2.5 on average
+        ("C", (0, 0, 100, 10), _quad(0, 0, 100, 40)),
+    ]
+    assert corner_error(detections, ground_truth) == {"corner_error_px": pytest.approx(3.75), "corner_plates": 2}
+
+
+def test_corner_error_without_matched_corners_is_nan():
+    result = corner_error([], [("A", (0, 0, 10, 4), _quad(0, 0, 10, 4))])
+    assert math.isnan(result["corner_error_px"]) and result["corner_plates"] == 0
 
 
 # ---------------------------------------------------------------------------

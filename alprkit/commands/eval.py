@@ -2,9 +2,9 @@
 
 Prints a readable table, then, as the last line, one JSON object of the metrics
 (``acc``, ``acc_1e``, ``acc_2e``, ``acc_pos1`` and ``acc_pos2n`` (seed 002's Acc@1 and
-Acc@2-7), ``cer``, ``ap50`` ... where boxes exist, latency) for scripts to read. On video
-tracks ``selectors=[a,b]`` (or ``selectors=all``) scores several selectors in one pass over
-the frames: one table row and one JSON line each.
+Acc@2-7), ``cer``, ``ap50`` ..., ``recall50`` and ``corner_error_px`` where boxes exist,
+latency) for scripts to read. On video tracks ``selectors=[a,b]`` (or ``selectors=all``)
+scores several selectors in one pass over the frames: one table row and one JSON line each.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ..pipeline import Pipeline, build_component
 COLUMNS = {
     "crops": ["n", "acc", "acc_1e", "acc_2e", "acc_pos1", "acc_pos2n", "cer", "ms_per_plate_p50"],
     "scenes": ["n", "acc", "acc_1e", "acc_pos1", "acc_pos2n", "cer", "ap50", "ap70", "ap90", "ap_mean", "recall50",
-               "ms_per_image_p50"],
+               "corner_error_px", "ms_per_image_p50"],
     "tracks": ["selector", "n", "acc", "acc_1e", "acc_2e", "cer", "frame_acc", "acc_any", "calls_per_frame",
                "ms_per_frame"],
 }

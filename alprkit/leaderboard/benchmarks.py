@@ -34,7 +34,7 @@ class Benchmark:
     region: Optional[str] = None  # the plates' region; a recognizer must read it (detection: any)
     data: Optional[str] = None  # a folder in any supported format
     synth: Optional[dict] = None  # or an alprkit synth job (format, regions, splits, count, seed ...)
-    split: Optional[dict] = None  # {folds, keep}: only plates whose text falls in these folds
+    split: Optional[dict] = None  # {folds, keep}: only items whose text (or event, file) falls in these folds
     crops_from: Optional[str] = None  # box or corners: the plates of a photo set, cut out, as crops
     by_split: bool = False  # one part per CCPD-style split (sample.extra["split"])
     limit: Optional[int] = None  # only the first N items (after the split)
@@ -68,8 +68,6 @@ class Benchmark:
         if self.split is not None:
             if not isinstance(self.split, dict) or set(self.split) != {"folds", "keep"}:
                 raise ConfigError(f"{key}.split must be {{folds: N, keep: K}}, got {self.split!r}")
-            if self.kind == DETECTION:
-                raise ConfigError(f"{key}.split picks plates by their text; a detection set has none")
         if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int)
                                        or self.limit < 1):
             raise ConfigError(f"{key}.limit must be a whole number >= 1, got {self.limit!r}")

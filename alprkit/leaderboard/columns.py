@@ -8,9 +8,9 @@ KIND_TITLES = {"crops": "Plate crops", "scenes": "Photos (end to end)", "tracks"
                "detection": "Detection only (boxes, no text)"}
 KIND_COLUMNS = {
     "crops": ["n", "acc", "acc_1e", "acc_2e", "cer", "region_acc", "ms_per_plate_p50"],
-    "scenes": ["n", "acc", "acc_1e", "cer", "ap50", "ap_mean", "recall50", "ms_per_image_p50"],
+    "scenes": ["n", "acc", "acc_1e", "cer", "ap50", "ap_mean", "recall50", "corner_error_px", "ms_per_image_p50"],
     "tracks": ["n", "acc", "acc_1e", "cer", "frame_acc", "calls_per_frame", "ms_per_frame", "ms_per_image_p50"],
-    "detection": ["boxes", "ap50", "ap_mean", "recall50", "ms_per_image_p50"],
+    "detection": ["boxes", "ap50", "ap_mean", "recall50", "corner_error_px", "ms_per_image_p50"],
 }
 STAGES = ("detector", "rectifier", "recognizer", "decoder", "postfilter", "selector")
 

@@ -22,6 +22,7 @@ COLUMNS = [
     {"key": "acc_1e", "title": "acc@1e", "numeric": True, "percent": True},
     {"key": "cer", "title": "cer", "numeric": True, "digits": 4},
     {"key": "ap50", "title": "ap50", "numeric": True, "percent": True},
+    {"key": "corner_error_px", "title": "corner error px", "numeric": True, "digits": 1},
     {"key": "ms", "title": "ms p50", "numeric": True, "digits": 2},
     {"key": "status", "title": "status", "select": True},
     {"key": "error", "title": "error"},
@@ -39,7 +40,7 @@ def flat(record: dict) -> dict:
         row[stage] = "+".join(option) if isinstance(option, list) else option
     row["n"] = value(record, "boxes" if kind == "detection" else "n")
     row["score"] = value(record, score_key(kind))
-    for key in ("acc_1e", "cer", "ap50"):
+    for key in ("acc_1e", "cer", "ap50", "corner_error_px"):
         row[key] = value(record, key)
     row["ms"] = value(record, latency_key(kind))
     return row
