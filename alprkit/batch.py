@@ -29,10 +29,11 @@ class BatchReport:
     def fail(self, item, reason: str):
         self.failures.append((str(item), reason))
 
-    def finish(self, item: str = "item", stream=None) -> int:
-        """Print the summary and the bad items; the exit status says whether any failed."""
+    def finish(self, item: str = "item", stream=None, found: str = "plate") -> int:
+        """Print the summary and the bad items (``plates`` counts what was ``found``); the exit status says
+        whether any failed."""
         stream = stream or sys.stderr
-        print(f"alprkit: {plural(self.processed, item)} read, {plural(self.plates, 'plate')}, "
+        print(f"alprkit: {plural(self.processed, item)} read, {plural(self.plates, found)}, "
               f"{len(self.failures)} failed", file=stream)
         for name, reason in self.failures:
             print(f"  failed: {name}: {reason}", file=stream)

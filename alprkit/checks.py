@@ -104,11 +104,11 @@ def _check_exists(key, value):
         raise ConfigError(f"{key}={value}: no such file or folder")
 
 
-def _output_folder(key, value):
+def _output_folder(key, value, what="the annotated images"):
     """An output folder: an existing file there, or a folder that cannot be made, is a mistake now."""
     path = Path(str(value))
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"{key}={value}: is a file; {key} names a folder for the annotated images")
+        raise ConfigError(f"{key}={value}: is a file; {key} names a folder for {what}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -147,6 +147,13 @@ def _check_eval(cfg):
     iou = config_float(cfg, "iou", minimum=0.0, above=True)
     if iou is not None and iou > 1:
         raise ConfigError(f"iou must be at most 1, got {cfg.iou!r}")
+    _check_split(cfg)
+    if cfg.get("output"):
+        _output_file("output", cfg.output)
+    _check_eval_video(cfg)
+
+
+def _check_split(cfg):
     if cfg.get("split"):
         split = cfg.split
         if not isinstance(split, DictConfig):
@@ -157,9 +164,19 @@ def _check_eval(cfg):
             number = config_int({"keep": k}, "keep", minimum=0, name="split.keep")
             if number is None or (folds and number >= folds):
                 raise ConfigError(f"split.keep must name folds 0..{(folds or 2) - 1}, got {keep!r}")
-    if cfg.get("output"):
-        _output_file("output", cfg.output)
-    _check_eval_video(cfg)
+
+
+def _check_mine(cfg):
+    usage = "alprkit mine detector=NAME data=PATH output=DIR"
+    _required(cfg, "data", usage)
+    _check_exists("data", cfg.data)
+    _required(cfg, "output", usage)
+    _output_folder("output", cfg.output, "the mined negatives")
+    _check_split(cfg)
+    config_int(cfg, "limit", minimum=1)
+    iou = config_float(cfg, "iou", minimum=0.0, above=True)
+    if iou is None or iou > 1:
+        raise ConfigError(f"iou must be a number above 0 and at most 1, got {cfg.get('iou')!r}")
 
 
 def _check_eval_video(cfg):
@@ -286,4 +303,4 @@ def _check_segments(cfg):
 
 
 _COMMAND_CHECKS = {"run": _check_run, "eval": _check_eval, "train": _check_train, "api": _check_api,
-                   "serve": _check_serve, "segments": _check_segments}
+                   "serve": _check_serve, "segments": _check_segments, "mine": _check_mine}

@@ -19,6 +19,7 @@ COMMANDS = {
     "bench": "measure plates/s and ms per plate of recognizers and backends",
     "serve": "read plates over HTTP (POST /v1/read; port=8080 pipeline=NAME)",
     "synth": "generate synthetic data sets (synth [preview] ...)",
+    "mine": "write a detector's false positives on labelled photos, for detector training",
     "segments": "draw the segments a parallel-STN recognizer cuts from plates (seed 002, Fig. 5)",
     "plugins": "list plugins and registered components",
 }

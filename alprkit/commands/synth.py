@@ -1,8 +1,10 @@
-"""``alprkit synth [preview] key=value ...``: write synthetic data sets, or a contact sheet of them.
+"""``alprkit synth [preview|sheet] key=value ...``: write synthetic data sets, or a contact sheet of them.
 
 ``alprkit synth out=DIR format=ccpd splits=[base,db] count=1000`` writes a folder
 that ``alprkit eval data=DIR`` (and every loader) reads as it reads real data;
-``alprkit synth preview out=sheet.png`` draws crops and scenes per region and split.
+``alprkit synth preview out=sheet.png`` draws crops and scenes per region and split;
+``alprkit synth sheet sheet.data=DIR out=sheet.jpg`` draws the scenes of a written jsonl
+folder with their plates boxed green and their hard negatives (``hard_negatives=``) red.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from ..imageio import imwrite_atomic
 
 
 def main(cfg, words) -> int:
-    if words not in ([], ["preview"]):
-        raise ConfigError(f"unknown synth words {' '.join(words)!r} (usage: alprkit synth [preview] key=value ...)")
+    if words not in ([], ["preview"], ["sheet"]):
+        raise ConfigError(f"unknown synth words {' '.join(words)!r} (usage: alprkit synth [preview|sheet] key=value ...)")
     if OmegaConf.is_missing(cfg, "out"):
-        raise ConfigError("out= is required: the folder to create (or, for preview, the PNG file to write)")
+        raise ConfigError("out= is required: the folder to create (or, for preview and sheet, the image to write)")
+    if words == ["sheet"]:
+        return _sheet(cfg)
     return _preview(cfg) if words else _generate(cfg)
 
 
@@ -42,6 +46,9 @@ def _generate(cfg) -> int:
         degrade=cfg.degrade,
         degrade_share=cfg.degrade_share,
         frame_format=str(cfg.frame_format),
+        hard_negatives=cfg.hard_negatives,
+        layout_shares=OmegaConf.to_container(cfg.layout_shares) if isinstance(cfg.layout_shares, DictConfig)
+        else cfg.layout_shares,
     )
     start = time.perf_counter()
     out = generate(job, workers=cfg.workers, progress=bool(cfg.progress))
@@ -67,6 +74,23 @@ def _preview(cfg) -> int:
         raise ConfigError(f"preview.crops={crops}, preview.scenes={scenes}: need at least one item per row")
     sheets = [contact_sheet(region, splits, _int(cfg.seed, "seed"), crops, scenes) for region in _regions(cfg.regions)]
     imwrite_atomic(out, stack_sheets(sheets))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _sheet(cfg) -> int:
+    from ..data.synth.preview import scene_sheet
+
+    out = Path(str(cfg.out))
+    if out.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        raise ConfigError(f"out={str(out)!r}: a sheet is a .jpg or .png file")
+    if out.exists():
+        raise ConfigError(f"out={str(out)!r} already exists: give a new file name (nothing is overwritten)")
+    if not cfg.sheet.data:
+        raise ConfigError("sheet.data= is required: the jsonl folder alprkit synth format=jsonl wrote")
+    sheet = scene_sheet(Path(str(cfg.sheet.data)), _int(cfg.sheet.count, "sheet.count"),
+                        _int(cfg.sheet.columns, "sheet.columns"), _int(cfg.sheet.width, "sheet.width"))
+    imwrite_atomic(out, sheet, quality=80)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

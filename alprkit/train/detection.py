@@ -125,7 +125,8 @@ class SynthScenes:
 
 
 class MinedNegatives:
-    """The photos of a detector's false positives (``alprkit mine``), their labelled plates kept positive.
+    """The photos of a detector's false positives (``path``: the output of ``alprkit mine``, or a list of
+    them), their labelled plates kept positive.
 
     ``context`` k shows the photo cut around one false positive, k times its size on each
     side: the part the detector got wrong, at its own size (MTCNN cuts its training crops at
@@ -140,8 +141,9 @@ class MinedNegatives:
         if context is not None and (not isinstance(context, (int, float)) or isinstance(context, bool)
                                     or context < 0):
             raise ConfigError(f"negatives source context={context!r}: a number >= 0 (null: the whole photo)")
-        self.path, self.context = path, None if context is None else float(context)
-        self.negatives = load_negatives(path)
+        paths = [path] if isinstance(path, (str, Path)) else list(path)  # one output of alprkit mine, or several
+        self.path, self.context = ", ".join(map(str, paths)), None if context is None else float(context)
+        self.negatives = [negative for p in paths for negative in load_negatives(p)]
         self._scenes: dict = {}  # cut scenes are small, and whole photos few: decode each once
 
     def sample(self, rng: np.random.Generator) -> TrainingScene:
@@ -258,7 +260,7 @@ def build_scene_source(node):
     elif kind == "folder":
         source = FolderScenes(node["path"], node.get("format"), node.get("split"))
     elif kind == "negatives":
-        source = MinedNegatives(node["path"], node.get("context", 2.0))
+        source = MinedNegatives(_plain(node["path"]), node.get("context", 2.0))
     elif kind == "synth":
         raise ConfigError("dataset source kind 'synth' renders plate crops; detector training needs scenes "
                           "(dataset=scenes_multi, scenes_cn, scenes_us ... or kind: synth_scenes)")

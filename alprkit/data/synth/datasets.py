@@ -38,7 +38,8 @@ from ..regions import REGIONS
 from ..ufpr import write_ufpr_frame
 from .conditions import SPLITS, check_split
 from .crop import render_crop
-from .scenes import pick_region, render_scene
+from .plates import check_layout_shares
+from .scenes import check_share, pick_region, render_scene
 from .tracks import DEGRADE_MAX, DEGRADE_SHARE, TRACK_SIZE, render_track
 
 FORMATS = ("ccpd", "jsonl", "crops_tsv", "tao", "ufpr")
@@ -65,6 +66,8 @@ class SynthJob:
     degrade: float = DEGRADE_MAX  # ufpr: the strongest driving quality change along a track (0..1)
     degrade_share: float = DEGRADE_SHARE  # ufpr: the chance of each change being present in a track
     frame_format: str = "jpg"  # ufpr: frame files, jpg or png
+    hard_negatives: float = 0.0  # jsonl: share of scenes with signs, van lettering ... beside the plates
+    layout_shares: Optional[dict] = None  # jsonl: some plate layouts' share of their region, {cn_green: 0.3}
 
     def __post_init__(self):
         object.__setattr__(self, "out", Path(self.out))
@@ -109,6 +112,10 @@ class SynthJob:
                 raise ConfigError(f"{key}={value!r}: must be a number from 0 to 1")
         if self.frame_format not in FRAME_FORMATS:
             raise ConfigError(f"frame_format={self.frame_format!r}: frames are written as {' or '.join(FRAME_FORMATS)}")
+        check_share(self.hard_negatives, "hard_negatives")
+        object.__setattr__(self, "layout_shares", check_layout_shares(self.layout_shares) or None)
+        if self.format != "jsonl" and (self.hard_negatives or self.layout_shares):
+            raise ConfigError(f"hard_negatives and layout_shares are for format=jsonl scenes, not format={self.format}")
         if self.quality is not None and not 1 <= int(self.quality) <= 100:
             raise ConfigError(f"quality={self.quality!r}: JPEG quality runs from 1 to 100")
         if self.size is not None:
@@ -159,11 +166,16 @@ def _plate_brightness(image: np.ndarray, box) -> float:
 
 def _jsonl_item(job: SynthJob, root: Path, split: str, index: int):
     rng = job.item_rng(split, index)
-    scene = render_scene(rng, job.regions, job.size, split, job.max_plates)
+    scene = render_scene(rng, job.regions, job.size, split, job.max_plates, hard_negatives=job.hard_negatives,
+                         layout_shares=job.layout_shares)
     rel = f"{split}/{index:06d}.jpg"
     imwrite_atomic(root / rel, scene.image, quality=_jpeg_quality(job, scene.conditions.jpeg))
     w, h = scene.size
-    return scene_record(rel, w, h, scene.plates, region=scene.region, split=split, source="alprkit synth")
+    # What was painted to look like a plate, for a person to look at; never a plate label.
+    distractors = {"distractors": [{"kind": d.kind, "text": d.text, "box": [round(v, 1) for v in d.box]}
+                                   for d in scene.distractors]} if scene.distractors else {}
+    return scene_record(rel, w, h, scene.plates, region=scene.region, split=split, source="alprkit synth",
+                        **distractors)
 
 
 def _crop(job: SynthJob, split: str, index: int):
@@ -281,6 +293,8 @@ def job_summary(job: SynthJob) -> dict:
         "quality": job.quality,
         **({"degrade": job.degrade, "degrade_share": job.degrade_share, "frame_format": job.frame_format}
            if job.format == "ufpr" else {}),
+        **({"hard_negatives": job.hard_negatives, "layout_shares": job.layout_shares}
+           if job.format == "jsonl" else {}),
     }
 
 

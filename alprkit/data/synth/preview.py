@@ -62,3 +62,37 @@ def stack_sheets(sheets: Sequence[np.ndarray]) -> np.ndarray:
     width = max(s.shape[1] for s in sheets)
     padded = [np.pad(s, ((0, GAP * 2), (0, width - s.shape[1]), (0, 0)), constant_values=255) for s in sheets]
     return np.vstack(padded)
+
+
+def scene_sheet(folder, count: int = 6, columns: int = 3, width: int = 480) -> np.ndarray:
+    """The first ``count`` scenes of a jsonl folder written by ``alprkit synth``, ``width`` px each, with
+    every labelled plate boxed green and every recorded hard negative (``distractors``) red."""
+    from ...errors import ConfigError, InputError
+    from ...imageio import read_image
+    from ..jsonl import load_jsonl
+
+    if count < 1 or columns < 1 or width < 32:
+        raise ConfigError(f"sheet.count={count}, sheet.columns={columns}, sheet.width={width}: need at least "
+                          "1 scene, 1 column and 32 px")
+    samples = load_jsonl(folder).samples[:count]
+    if not samples:
+        raise InputError(folder, "holds no scenes")
+    cells = []
+    for sample in samples:
+        image = read_image(sample.path).pixels.copy()
+        thick = max(2, round(image.shape[1] / width * 2))
+        for item in sample.extra.get("distractors", []):
+            x0, y0, x1, y1 = (int(round(v)) for v in item["box"])
+            cv2.rectangle(image, (x0, y0), (x1, y1), (230, 30, 30), thick)
+        for plate in sample.plates:
+            x0, y0, x1, y1 = (int(round(v)) for v in plate.box)
+            cv2.rectangle(image, (x0, y0), (x1, y1), (30, 210, 60), thick)
+        cells.append(cv2.resize(image, (width, round(image.shape[0] * width / image.shape[1])),
+                                interpolation=cv2.INTER_AREA))
+    height = max(c.shape[0] for c in cells)
+    rows = -(-len(cells) // columns)
+    sheet = np.full((rows * (height + GAP) - GAP, columns * (width + GAP) - GAP, 3), 255, np.uint8)
+    for i, cell in enumerate(cells):
+        y, x = (i // columns) * (height + GAP), (i % columns) * (width + GAP)
+        sheet[y : y + cell.shape[0], x : x + width] = cell
+    return sheet
