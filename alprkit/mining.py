@@ -1,7 +1,8 @@
 """False-positive mining: a detector's boxes on labelled photos that overlap no labelled plate.
 
 A detection whose IoU with every labelled plate is below ``iou`` (0.3, below which both
-detector recipes call a box a negative) is a false positive. :func:`mine` writes them to
+detector recipes call a box a negative), and which lies at most half on a plate, is a
+false positive. :func:`mine` writes them to
 ``negatives.jsonl`` (:mod:`alprkit.data.negatives`), with a crop of each, for the
 ``kind: negatives`` source of detector training. A plate the labels miss is mined as a
 "negative" too: mine sets that label every plate, or look through the crops first.
@@ -25,11 +26,17 @@ from .types import Detection
 
 
 def false_positives(found: Sequence[Detection], plates: Sequence, iou: float) -> list[Detection]:
-    """The detections of ``found`` whose IoU with every box of ``plates`` is below ``iou``."""
+    """The detections of ``found`` whose IoU with every box of ``plates`` is below ``iou``, and which lie
+    at most half on a plate: a box on part of a plate is the plate found badly, not something else."""
     if not found or not plates:
         return list(found)
-    best = iou_matrix([d.box for d in found], list(plates)).max(axis=1)
-    return [d for d, overlap in zip(found, best) if overlap < iou]
+    boxes, truths = np.asarray([d.box for d in found], float), np.asarray(list(plates), float)
+    best = iou_matrix(boxes, truths).max(axis=1)
+    corner_max, corner_min = np.maximum(boxes[:, None, :2], truths[None, :, :2]), np.minimum(boxes[:, None, 2:],
+                                                                                           truths[None, :, 2:])
+    on_plates = np.prod(np.clip(corner_min - corner_max, 0, None), axis=2).max(axis=1)
+    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1e-9, None), axis=1)
+    return [d for d, overlap, share in zip(found, best, on_plates / area) if overlap < iou and share <= 0.5]
 
 
 def _cut(pixels: np.ndarray, box) -> np.ndarray | None:

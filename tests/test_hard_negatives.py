@@ -76,7 +76,8 @@ def test_layout_shares_set_green_plates_in_cn_scenes():
 def test_false_positives_are_the_detections_off_every_plate():
     plate = (100.0, 100.0, 200.0, 140.0)
     on, loose, off = Detection((105, 102, 198, 141), 0.9), Detection((60, 80, 260, 170), 0.8), Detection((0, 0, 50, 20))
-    assert false_positives([on, loose, off], [plate], 0.3) == [loose, off]  # loose: IoU 0.22
+    part = Detection((110, 105, 140, 135))  # IoU 0.23 but wholly on the plate: the plate found badly
+    assert false_positives([on, loose, off, part], [plate], 0.3) == [loose, off]  # loose: IoU 0.22
     assert false_positives([on], [], 0.3) == [on]
 
 
