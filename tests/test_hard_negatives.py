@@ -136,3 +136,18 @@ def test_a_bad_negatives_line_is_one_line_naming_it(tmp_path):
         f.write('{"file": "street.jpg", "box": [5, 5, 5, 9]}\n')
     with pytest.raises(LabelError, match=rf"{NEGATIVES}:2: \"box\" must be a non-empty"):
         load_negatives(jsonl)
+
+
+def test_synth_jsonl_lists_the_hard_negatives_apart_from_the_plates(tmp_path):
+    from alprkit.data.formats import load_dataset
+    from alprkit.data.synth.datasets import SynthJob, generate
+
+    out = generate(SynthJob(tmp_path / "s", "jsonl", regions={"us": 1.0}, count=2, size=(480, 320), seed=3,
+                            hard_negatives=1.0, layout_shares={"cn_green": 0.3}))
+    samples = load_dataset(out).samples
+    listed = [d for s in samples for d in s.extra.get("distractors", [])]
+    assert listed and all(set(d) == {"kind", "text", "box"} for d in listed)
+    assert all(p.text and p.extra["layout"] == "us" for s in samples for p in s.plates)
+    assert json.loads((out / "synth.json").read_text())["hard_negatives"] == 1.0
+    with pytest.raises(ConfigError, match="for format=jsonl scenes, not format=ccpd"):
+        SynthJob(tmp_path / "c", "ccpd", hard_negatives=0.5)
