@@ -84,8 +84,8 @@ def test_false_positives_are_the_detections_off_every_plate():
 def test_mine_writes_the_false_positives_of_a_folder_and_goes_past_bad_images(capsys, tmp_path):
     data = write_scenes(tmp_path / "photos", texts=CN_PLATES[:3], size=(160, 120))
     with open(data / "annotations.jsonl", "a", encoding="utf-8") as f:  # a labelled image that is not there
-        f.write(json.dumps({"file": "gone.jpg", "region": "cn", "plates": [{"text": CN_PLATES[3], "box": [1, 1, 90, 25]}]},
-                           ensure_ascii=False) + "\n")
+        line = {"file": "gone.jpg", "region": "cn", "plates": [{"text": CN_PLATES[3], "box": [1, 1, 90, 25]}]}
+        f.write(json.dumps(line, ensure_ascii=False) + "\n")
     out = tmp_path / "mined"
     # The whole-image detector finds one box per photo, IoU 0.12 with its plate: a false positive each.
     status, _, err = cli(capsys, "mine", "detector=whole_image", f"data={data}", f"output={out}", "progress=false")

@@ -21,7 +21,8 @@ from ..imageio import imwrite_atomic
 
 def main(cfg, words) -> int:
     if words not in ([], ["preview"], ["sheet"]):
-        raise ConfigError(f"unknown synth words {' '.join(words)!r} (usage: alprkit synth [preview|sheet] key=value ...)")
+        raise ConfigError(f"unknown synth words {' '.join(words)!r} "
+                          "(usage: alprkit synth [preview|sheet] key=value ...)")
     if OmegaConf.is_missing(cfg, "out"):
         raise ConfigError("out= is required: the folder to create (or, for preview and sheet, the image to write)")
     if words == ["sheet"]:

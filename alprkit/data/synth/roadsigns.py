@@ -56,7 +56,8 @@ def _one_way(img, rng, region, x, y, h):
     _rect(img, x, y, x + w, y + h, BLACK)
     right = rng.random() < 0.5
     sx = lambda f: x + (f if right else 1 - f) * w  # noqa: E731 - mirrors the arrow for a left-pointing sign
-    shaft = np.array([[sx(0.06), y + 0.3 * h], [sx(0.72), y + 0.3 * h], [sx(0.72), y + 0.7 * h], [sx(0.06), y + 0.7 * h]])
+    shaft = np.array([[sx(0.06), y + 0.3 * h], [sx(0.72), y + 0.3 * h], [sx(0.72), y + 0.7 * h],
+                      [sx(0.06), y + 0.7 * h]])
     head = np.array([[sx(0.7), y + 0.1 * h], [sx(0.95), y + 0.5 * h], [sx(0.7), y + 0.9 * h]])
     cv2.fillPoly(img, [np.round(shaft).astype(np.int32), np.round(head).astype(np.int32)], WHITE, cv2.LINE_AA)
     _ink(img, "ONE WAY", (sx(0.06) + sx(0.7)) / 2, y + 0.5 * h, 0.28 * h, 0.58 * w, BLACK)

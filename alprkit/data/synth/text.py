@@ -181,8 +181,8 @@ def phone_number(rng: np.random.Generator, region: str = "cn") -> str:
                                        f"400-{d(3)}-{d(4)}"], [3, 2, 1], rng),
         "us": lambda: weighted_choice([f"({d(3)}) {d(3)}-{d(4)}", f"{d(3)}-{d(3)}-{d(4)}", f"1-800-{d(3)}-{d(4)}"],
                                       [2, 2, 1], rng),
-        "eu": lambda: weighted_choice([f"+421 9{d(2)} {d(3)} {d(3)}", f"0{d(3)} {d(3)} {d(3)}", f"+48 {d(3)} {d(3)} {d(3)}"],
-                                      [2, 1, 1], rng),
+        "eu": lambda: weighted_choice([f"+421 9{d(2)} {d(3)} {d(3)}", f"0{d(3)} {d(3)} {d(3)}",
+                                       f"+48 {d(3)} {d(3)} {d(3)}"], [2, 1, 1], rng),
         "br": lambda: weighted_choice([f"({d(2)}) 9{d(4)}-{d(4)}", f"0800 {d(3)} {d(4)}"], [3, 1], rng),
     }
     return forms.get(region, forms["us"])()
