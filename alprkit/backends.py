@@ -175,8 +175,12 @@ def _store_exact_fp16(model) -> None:
 
 def onnx_metadata(session) -> dict:
     """An onnxruntime session's ``metadata_props``, JSON values decoded (other text kept as it is)."""
+    return decode_metadata(session.get_modelmeta().custom_metadata_map)
+
+
+def decode_metadata(props) -> dict:
     decoded = {}
-    for key, value in session.get_modelmeta().custom_metadata_map.items():
+    for key, value in props.items():
         try:
             decoded[key] = json.loads(value)
         except ValueError:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .backends import export_onnx
 from .errors import AlprkitError, ConfigError
+from .onnx_external import read_weights_from_safetensors
+from .onnx_wire import file_metadata
 from .shipped_onnx import WEIGHTS_SHA256, file_sha256, onnx_beside
 
 INPUT_RANGE = "RGB 0..255, NCHW float32"
@@ -98,17 +100,19 @@ def shipped_weights(registry) -> list[ShippedWeights]:
 
 
 def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None) -> list[dict]:
-    """Export every shipped weights file to ONNX beside it and check each (:func:`check_shipped`);
-    raise if any check fails."""
+    """Export every shipped weights file to ONNX beside it, reading its tensors from the weights file
+    (:mod:`alprkit.onnx_external`), and check each (:func:`check_shipped`); raise if any check fails."""
     reports, failed = [], []
     for item in shipped_weights(registry):
         reference = registry.create(item.kind, item.name, backend="torch")
         if item.kind == "recognizer":
-            export_recognizer(reference, onnx_beside(item.path), opset, item.path)
+            written = [export_recognizer(reference, onnx_beside(item.path), opset, item.path)]
         elif item.kind == "selector":
-            export_quality(reference, onnx_beside(item.path), opset, item.path)
+            written = [export_quality(reference, onnx_beside(item.path), opset, item.path)]
         else:
-            export_detector(reference, item.path, opset, item.path)
+            written = list(export_detector(reference, item.path, opset, item.path).values())
+        for path in written:  # the weights once, not twice: checked below as they ship
+            read_weights_from_safetensors(path, item.path)
         report = check_shipped(registry, item, tolerance, reference)
         reports.append(report)
         if on_report:
@@ -158,6 +162,4 @@ def check_shipped(registry, item: ShippedWeights, tolerance=1e-3, reference=None
 
 
 def _recorded_sha256(path) -> str | None:
-    from .shipped_onnx import open_onnx
-
-    return open_onnx(path).metadata.get(WEIGHTS_SHA256)
+    return file_metadata(path).get(WEIGHTS_SHA256)

@@ -2,8 +2,9 @@
 
 ``alprkit export shipped=true`` writes ``<stem>.onnx`` beside each shipped
 ``<stem>.safetensors`` (``<stem>.<part>.onnx`` for each network of a detector), with
-the sha256 of the weights file it was made from in its metadata. A file whose hash no
-longer matches was exported before the weights were retrained: it is stale and not used.
+the sha256 of the weights file it was made from in its metadata; it reads its weights from
+that file (:mod:`alprkit.onnx_external`). A file whose hash no longer matches was exported
+before the weights were retrained: it is stale and not opened.
 
 ``backend=auto`` (the shipped configs' default) runs such a file on onnxruntime, which
 needs no torch and was the fastest backend at batch 1 here (README, recognizer speed;
@@ -20,6 +21,7 @@ from pathlib import Path
 from .backends import BACKENDS, OnnxBackend
 from .errors import ConfigError, InputError
 from .extras import TRAIN_INSTALL
+from .onnx_wire import external_data_files, file_metadata
 
 REEXPORT = "alprkit export shipped=true"
 WEIGHTS_SHA256 = "weights_sha256"  # metadata key: the weights file an ONNX file was exported from
@@ -69,9 +71,9 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
     if missing:
         return BackendChoice(fallback, f"no {missing[0]} beside {Path(weights_path).name} ({REEXPORT} writes it); "
                              + _fallback_words(fallback))
-    sessions = {part: open_onnx(path, threads) for part, path in files.items()}
     digest = file_sha256(weights_path)
-    stale = [files[part] for part, session in sessions.items() if session.metadata.get(WEIGHTS_SHA256) != digest]
+    # From the metadata alone: a stale file's external data may point past the end of retrained weights.
+    stale = [path for path in files.values() if file_metadata(path).get(WEIGHTS_SHA256) != digest]
     if stale:
         # Retrained weights with the old export beside them: reading with the old network would be wrong.
         source = Path(weights_path).name
@@ -81,6 +83,7 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
         words = f"{stale[0].name} was exported from other weights than {source} (re-export: {REEXPORT})"
         print(f"alprkit: {words}; running the weights with torch instead", file=sys.stderr)
         return BackendChoice(fallback, f"{words}; " + _fallback_words(fallback))
+    sessions = {part: open_onnx(path, threads) for part, path in files.items()}
     names = ", ".join(p.name for p in files.values())
     why = ("auto: onnxruntime needs no torch and is the fastest at batch 1" if requested == "auto"
            else "backend=onnxruntime")
@@ -89,6 +92,14 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
 
 def open_onnx(path, threads=None) -> OnnxBackend:
     """An onnxruntime session of ``path``; a file onnxruntime cannot load is an InputError naming it."""
+    path = Path(path)
+    for name in sorted(external_data_files(path)):  # a shipped file, reading its weights from the file beside it
+        source = path.parent / name
+        if not source.is_file():
+            raise InputError(path, f"reads its weights from {name}, which is not beside it: keep the two together")
+        if file_metadata(path).get(WEIGHTS_SHA256) != file_sha256(source):  # its offsets may no longer fit
+            raise InputError(path, f"exported from other weights than {name}: re-export it with {REEXPORT} "
+                             f"(needs {TRAIN_INSTALL})")
     try:
         return OnnxBackend(path, threads)
     except ConfigError:  # a bad threads value, not a bad file

@@ -14,7 +14,8 @@ network (EQ-LPR's ``eqlpr_p``, ``eqlpr_s``, ``eqlpr_e``: RGB crops -> quality sc
 
 ``alprkit export shipped=true`` (re)writes the ONNX files beside every weights file the
 bundled plugins ship (``lprnet_basic.cn.onnx``, ``mtcnn.multi.pnet.onnx`` ...), which the
-default ``backend=auto`` runs on onnxruntime without PyTorch. Each is checked on random
+default ``backend=auto`` runs on onnxruntime without PyTorch; they read their weights from the
+safetensors file beside them (:mod:`alprkit.onnx_external`). Each is checked on random
 inputs and, built as ``backend=auto`` builds it, against torch on the sample crops or
 synthetic scenes; the command fails when any differs. Run it after retraining a shipped
 model: an ONNX file made from other weights is not used, and the test suite fails on it.
