@@ -99,11 +99,19 @@ def shipped_weights(registry) -> list[ShippedWeights]:
     return found
 
 
-def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None) -> list[dict]:
-    """Export every shipped weights file to ONNX beside it, reading its tensors from the weights file
-    (:mod:`alprkit.onnx_external`), and check each (:func:`check_shipped`); raise if any check fails."""
+def export_shipped(registry, opset=17, tolerance=1e-3, on_report=None, names=None) -> list[dict]:
+    """Export every shipped weights file (or those ``names``, e.g. ``lprnet_reduced.cn``) to ONNX beside it,
+    reading its tensors from the weights file (:mod:`alprkit.onnx_external`), and check each
+    (:func:`check_shipped`); raise if any check fails."""
+    items = shipped_weights(registry)
+    if names is not None:
+        unknown = sorted(set(names) - {item.name for item in items})
+        if unknown:
+            raise ConfigError(f"names: no shipped weights {', '.join(unknown)} (shipped: "
+                              f"{', '.join(item.name for item in items)})")
+        items = [item for item in items if item.name in names]
     reports, failed = [], []
-    for item in shipped_weights(registry):
+    for item in items:
         reference = registry.create(item.kind, item.name, backend="torch")
         if item.kind == "recognizer":
             written = [export_recognizer(reference, onnx_beside(item.path), opset, item.path)]

@@ -44,7 +44,8 @@ def main(cfg, words) -> int:
             print(f"alprkit: {report['weights']}: {', '.join(Path(f).name for f in report['files'])} "
                   f"({report['mb']:.2f} MB) {'ok' if report['ok'] else 'DIFFERS'}", file=sys.stderr)
 
-        export_shipped(plugins.registry(), int(cfg.opset), float(cfg.tolerance), show)
+        names = list(cfg.get("names") or []) or None
+        export_shipped(plugins.registry(), int(cfg.opset), float(cfg.tolerance), show, names=names)
         return 0
     if cfg.get("detector"):
         return _export_detector(cfg)
