@@ -23,6 +23,8 @@ from ..errors import ConfigError
 
 def load_teacher(path, alphabet):
     """The teacher's torch network (eval mode, frozen) from a recognizer weights file."""
+    from omegaconf import OmegaConf
+
     from ..pipeline import build_component
     from ..weights import load_weights
 
@@ -32,8 +34,6 @@ def load_teacher(path, alphabet):
                           "(set recognizer.region to the teacher's)")
     if meta.get("blank", 0) is None or meta.get("architecture") == "parallel_stn":
         raise ConfigError(f"train.teacher: {path} is not a CTC recognizer")
-    from omegaconf import OmegaConf
-
     node = OmegaConf.create({"name": meta["architecture"], "weights": str(path), "backend": "torch"})
     teacher = build_component("recognizer", node)
     network = teacher.network
