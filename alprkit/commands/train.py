@@ -93,25 +93,16 @@ def train_recognizer(cfg) -> int:
     if hasattr(recognizer, "reads"):
         val_items = [item for item in val_items if recognizer.reads(item[-2])]
 
-    distillation = None
-    if t.get("teacher"):
-        from ..train.distill import Distillation, load_teacher
-
-        if getattr(recognizer, "blank", 0) is None:
-            raise ConfigError("train.teacher: distillation trains CTC recognizers; this one reads per position")
-        distillation = Distillation(*load_teacher(t.teacher, alphabet))
-    distill_weight = config_float(t, "distill_weight", minimum=0.0, name="train.distill_weight")
-    if t.compile:
-        network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
     # A recognizer with its own loss (an attention decoder) names its module; the rest learn CTC or per position.
     module_class = getattr(recognizer, "training_module", RecognitionModule)
+    distillation = _distillation(t, recognizer, module_class is RecognitionModule)
+    if t.compile:
+        network.compile()  # in place: state-dict keys stay as they are; ~20% faster steps after ~1 min
     module = module_class(network, alphabet, steps=t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
                                grad_noise=t.grad_noise, stn_start=t.stn_start, weight_decay=t.weight_decay,
                                regions=getattr(recognizer, "regions", ()), region_weight=t.region_weight,
                                channels_last=t.channels_last, trainable=t.get("trainable"),
-                               per_position=getattr(recognizer, "blank", 0) is None,
-                               **({"distillation": distillation, "distill_weight": 1.0 if distill_weight is None else distill_weight}
-                                  if distillation is not None else {}))
+                               per_position=getattr(recognizer, "blank", 0) is None, **distillation)
     checkpoints = ModelCheckpoint(dirpath=output / "checkpoints", save_last=True, every_n_train_steps=t.val_every,
                                   save_top_k=1 if val_items else 0, monitor="val/acc" if val_items else None,
                                   mode="max", filename="best")
@@ -136,6 +127,19 @@ def train_recognizer(cfg) -> int:
     command = "alprkit train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     save_trained(recognizer, output, int(trainer.global_step), command, metrics)
     return 0
+
+
+def _distillation(t, recognizer, ctc_module: bool) -> dict:
+    """The training module's distillation arguments for ``train.teacher`` (none without one)."""
+    if not t.get("teacher"):
+        return {}
+    if not ctc_module or getattr(recognizer, "blank", 0) is None:
+        raise ConfigError("train.teacher: distillation trains CTC recognizers; this one learns another loss")
+    from ..train.distill import Distillation, load_teacher
+
+    weight = config_float(t, "distill_weight", minimum=0.0, name="train.distill_weight")
+    return {"distillation": Distillation(*load_teacher(t.teacher, recognizer.alphabet)),
+            "distill_weight": 1.0 if weight is None else weight}
 
 
 def _report_problems(problems, what="training", shown=5):

@@ -28,14 +28,14 @@ def load_teacher(path, alphabet):
     from ..pipeline import build_component
     from ..weights import load_weights
 
-    _, meta = load_weights(path)
-    if tuple(meta.get("alphabet") or ()) != tuple(alphabet):
+    _, meta = load_weights(path)  # its architecture names the component to build
+    node = OmegaConf.create({"name": meta.get("architecture"), "weights": str(path), "backend": "torch"})
+    teacher = build_component("recognizer", node)
+    if getattr(teacher, "blank", 0) is None:  # the same test the trainer applies to its student
+        raise ConfigError(f"train.teacher: {path} is not a CTC recognizer")
+    if tuple(teacher.alphabet) != tuple(alphabet):
         raise ConfigError(f"train.teacher: {path} reads another alphabet than the recognizer being trained "
                           "(set recognizer.region to the teacher's)")
-    if meta.get("blank", 0) is None or meta.get("architecture") == "parallel_stn":
-        raise ConfigError(f"train.teacher: {path} is not a CTC recognizer")
-    node = OmegaConf.create({"name": meta["architecture"], "weights": str(path), "backend": "torch"})
-    teacher = build_component("recognizer", node)
     network = teacher.network
     network.eval()
     for p in network.parameters():
