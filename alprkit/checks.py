@@ -144,9 +144,7 @@ def _check_eval(cfg):
     _check_exists("data", cfg.data)
     config_int(cfg, "limit", minimum=1)
     config_int(cfg, "warmup", minimum=0)
-    iou = config_float(cfg, "iou", minimum=0.0, above=True)
-    if iou is not None and iou > 1:
-        raise ConfigError(f"iou must be at most 1, got {cfg.iou!r}")
+    _check_iou(cfg)
     _check_split(cfg)
     if cfg.get("output"):
         _output_file("output", cfg.output)
@@ -174,8 +172,12 @@ def _check_mine(cfg):
     _output_folder("output", cfg.output, "the mined negatives")
     _check_split(cfg)
     config_int(cfg, "limit", minimum=1)
+    _check_iou(cfg, required=True)
+
+
+def _check_iou(cfg, required=False):
     iou = config_float(cfg, "iou", minimum=0.0, above=True)
-    if iou is None or iou > 1:
+    if (iou is None and required) or (iou is not None and iou > 1):
         raise ConfigError(f"iou must be a number above 0 and at most 1, got {cfg.get('iou')!r}")
 
 

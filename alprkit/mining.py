@@ -18,8 +18,10 @@ import numpy as np
 
 from .atomic import atomic_write
 from .batch import BatchReport, progress
+from .data.cutouts import cut_out
 from .data.negatives import NEGATIVES, negative_record
 from .errors import ConfigError, InputError
+from .geometry import box_quad
 from .imageio import imwrite_atomic, read_image
 from .metrics import iou_matrix
 from .types import Detection
@@ -39,11 +41,14 @@ def false_positives(found: Sequence[Detection], plates: Sequence, iou: float) ->
     return [d for d, overlap, share in zip(found, best, on_plates / area) if overlap < iou and share <= 0.5]
 
 
-def _cut(pixels: np.ndarray, box) -> np.ndarray | None:
-    h, w = pixels.shape[:2]
-    x0, y0 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
-    x1, y1 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
-    return pixels[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else None
+def _write_crop(pixels: np.ndarray, box, output: Path, rel: str) -> str | None:
+    """Write the detection cut out to ``output/rel``; None when under 2 px of it lies on the photo."""
+    try:
+        crop = cut_out(pixels, box_quad(box))
+    except ValueError:
+        return None
+    imwrite_atomic(output / rel, crop, quality=90)
+    return rel
 
 
 def mine(detector, samples, output, iou: float = 0.3, crops: bool = True, report: BatchReport | None = None,
@@ -72,10 +77,7 @@ def mine(detector, samples, output, iou: float = 0.3, crops: bool = True, report
             continue
         negatives = false_positives(detector(frame), [p.box for p in sample.plates], iou)
         for k, found in enumerate(negatives):
-            crop, rel = _cut(frame.pixels, found.box), None
-            if crops and crop is not None:
-                rel = f"crops/{index:06d}_{k:02d}.jpg"
-                imwrite_atomic(output / rel, crop, quality=90)
+            rel = _write_crop(frame.pixels, found.box, output, f"crops/{index:06d}_{k:02d}.jpg") if crops else None
             records.append(negative_record(jsonl, sample.path, found.box, found.score, (frame.width, frame.height),
                                            sample.plates, rel))
         report.done(plates=len(negatives))

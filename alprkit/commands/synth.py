@@ -48,8 +48,7 @@ def _generate(cfg) -> int:
         degrade_share=cfg.degrade_share,
         frame_format=str(cfg.frame_format),
         hard_negatives=cfg.hard_negatives,
-        layout_shares=OmegaConf.to_container(cfg.layout_shares) if isinstance(cfg.layout_shares, DictConfig)
-        else cfg.layout_shares,
+        layout_shares=cfg.layout_shares,  # SynthJob keeps a plain dict of it
     )
     start = time.perf_counter()
     out = generate(job, workers=cfg.workers, progress=bool(cfg.progress))

@@ -49,10 +49,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
-import pytorch_lightning as pl
-import torch
 from omegaconf import OmegaConf
-from torch.utils.data import DataLoader, IterableDataset
 
 from ..atomic import write_json_atomic, write_text_atomic
 from ..config import component_params
@@ -65,7 +62,6 @@ from ..imageio import read_image
 from ..metrics import detection_ap
 from ..pipeline import build_component
 from ..weights import load_weights, save_weights
-from .checkpoints import AtomicCheckpointIO
 from .optim import adam_with_lr_drops
 
 
@@ -95,18 +91,13 @@ class TrainingScene:
 HARD_NEGATIVES = 0.5  # share of synthetic scenes with signs, van lettering, grilles ... beside the plates
 
 
-def _plain(node):
-    return OmegaConf.to_container(node) if OmegaConf.is_config(node) else node
-
-
 class SynthScenes:
     """Scenes rendered on the fly by the synthetic engine (cars, street, 1..max_plates plates)."""
 
     def __init__(self, regions, max_plates=3, split="mix", size=None, hard_negatives=HARD_NEGATIVES,
                  layout_shares=None):
         from ..data.synth.conditions import check_split
-        from ..data.synth.plates import check_layout_shares
-        from ..data.synth.scenes import check_share
+        from ..data.synth.plates import check_layout_shares, check_share
         from ..data.synth.streams import _check_regions
 
         self.regions = _check_regions(regions)
@@ -256,11 +247,11 @@ def build_scene_source(node):
     kind = node.get("kind")
     if kind == "synth_scenes":
         source = SynthScenes(node["regions"], node.get("max_plates", 3), node.get("split", "mix"), node.get("size"),
-                             node.get("hard_negatives", HARD_NEGATIVES), _plain(node.get("layout_shares")))
+                             node.get("hard_negatives", HARD_NEGATIVES), node.get("layout_shares"))
     elif kind == "folder":
         source = FolderScenes(node["path"], node.get("format"), node.get("split"))
     elif kind == "negatives":
-        source = MinedNegatives(_plain(node["path"]), node.get("context", 2.0))
+        source = MinedNegatives(node["path"], node.get("context", 2.0))
     elif kind == "synth":
         raise ConfigError("dataset source kind 'synth' renders plate crops; detector training needs scenes "
                           "(dataset=scenes_multi, scenes_cn, scenes_us ... or kind: synth_scenes)")
@@ -315,79 +306,102 @@ def augment_scene(scene: TrainingScene, rng: np.random.Generator, gray: float = 
     return TrainingScene(jitter_colour(image, rng, gray=gray), boxes, corners, scene.corners_known)
 
 
-class SceneExamples(IterableDataset):
-    """An endless stream: for each scene drawn by weight, the list of examples the recipe cuts from it.
-
-    Every DataLoader worker and every DDP rank draws with its own seed.
-    """
-
-    def __init__(self, recipe, stage, sources, weights, seed=0, augment=True, gray=0.15):
-        total = float(sum(weights))
-        if total <= 0 or any(w < 0 for w in weights):
-            raise ConfigError(f"dataset source weights must be >= 0 with a positive sum, got {list(weights)}")
-        self.recipe, self.stage, self.sources = recipe, stage, list(sources)
-        self.p = np.asarray(weights, dtype=np.float64) / total
-        self.seed, self.augment, self.gray = seed, augment, gray
-
-    def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info else 0
-        dist = torch.distributed
-        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-        rng = np.random.default_rng([self.seed, rank, worker, len(self.stage)])
-        while True:
-            scene = self.sources[int(rng.choice(len(self.sources), p=self.p))].sample(rng)
-            if self.augment:
-                scene = augment_scene(scene, rng, self.gray)
-            yield self.recipe.examples(self.stage, scene, rng)
-
-
 def _collate_scenes(recipe, stage, per_scene):
     return recipe.collate(stage, [example for examples in per_scene for example in examples])
 
 
-# -- the Lightning module ------------------------------------------------------------------
+# -- the classes made of torch and Lightning -------------------------------------------------
+# SceneExamples and DetectionStage subclass torch's IterableDataset and Lightning's LightningModule, whose
+# imports take about ten seconds. They are made on first use (``from alprkit.train.detection import
+# SceneExamples``, or training), so that the scene sources above, ``alprkit mine`` and their tests load
+# without them.
+
+_TRAINING_CLASSES = ("SceneExamples", "DetectionStage")
 
 
-class DetectionStage(pl.LightningModule):
-    """Trains one stage of a recipe; validation scores the stage's boxes (AP and recall at IoU 0.5..0.9)."""
+@functools.cache
+def _training_classes() -> dict:
+    import pytorch_lightning as pl
+    import torch
+    from torch.utils.data import IterableDataset
 
-    def __init__(self, recipe, stage, steps, lr=1e-3, lr_drops=(0.5,), weight_decay=0.0):
-        super().__init__()
-        self.recipe, self.stage = recipe, stage
-        self.network = recipe.network(stage)
-        self.steps, self.lr, self.lr_drops, self.weight_decay = int(steps), lr, tuple(lr_drops), weight_decay
-        self._found, self._truths = [], []
+    class SceneExamples(IterableDataset):
+        """An endless stream: for each scene drawn by weight, the list of examples the recipe cuts from it.
 
-    def training_step(self, batch, batch_idx):
-        losses = self.recipe.losses(self.stage, batch)
-        size = int(next(iter(batch.values())).shape[0])
-        for key, value in losses.items():
-            self.log(f"train/{self.stage}_{key}", value, prog_bar=key == "loss", batch_size=size)
-        self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=size)
-        return losses["loss"]
+        Every DataLoader worker and every DDP rank draws with its own seed.
+        """
 
-    def transfer_batch_to_device(self, batch, device, dataloader_idx):
-        if isinstance(batch, TrainingScene):  # validation runs the detector on the image as inference does
-            return batch
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+        def __init__(self, recipe, stage, sources, weights, seed=0, augment=True, gray=0.15):
+            total = float(sum(weights))
+            if total <= 0 or any(w < 0 for w in weights):
+                raise ConfigError(f"dataset source weights must be >= 0 with a positive sum, got {list(weights)}")
+            self.recipe, self.stage, self.sources = recipe, stage, list(sources)
+            self.p = np.asarray(weights, dtype=np.float64) / total
+            self.seed, self.augment, self.gray = seed, augment, gray
 
-    def validation_step(self, scene, batch_idx):
-        boxes, scores = self.recipe.predict(self.stage, scene.image)
-        key = (self.global_rank, batch_idx)
-        self._found.extend((key, tuple(b), float(s)) for b, s in zip(boxes, scores))
-        self._truths.extend((key, tuple(b)) for b in scene.boxes)
+        def __iter__(self):
+            info = torch.utils.data.get_worker_info()
+            worker = info.id if info else 0
+            dist = torch.distributed
+            rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+            rng = np.random.default_rng([self.seed, rank, worker, len(self.stage)])
+            while True:
+                scene = self.sources[int(rng.choice(len(self.sources), p=self.p))].sample(rng)
+                if self.augment:
+                    scene = augment_scene(scene, rng, self.gray)
+                yield self.recipe.examples(self.stage, scene, rng)
 
-    def on_validation_epoch_end(self):
-        if not self._truths:
-            return
-        scores = detection_ap(self._found, self._truths)
-        self._found, self._truths = [], []
-        for key in ("ap50", "ap70", "ap_mean", "recall50"):
-            self.log(f"val/{self.stage}_{key}", float(scores[key]), prog_bar=key == "ap50", sync_dist=True)
+    class DetectionStage(pl.LightningModule):
+        """Trains one stage of a recipe; validation scores the stage's boxes (AP and recall at IoU 0.5..0.9)."""
 
-    def configure_optimizers(self):
-        return adam_with_lr_drops(self.network, self.lr, self.weight_decay, self.steps, self.lr_drops)
+        def __init__(self, recipe, stage, steps, lr=1e-3, lr_drops=(0.5,), weight_decay=0.0):
+            super().__init__()
+            self.recipe, self.stage = recipe, stage
+            self.network = recipe.network(stage)
+            self.steps, self.lr, self.lr_drops, self.weight_decay = int(steps), lr, tuple(lr_drops), weight_decay
+            self._found, self._truths = [], []
+
+        def training_step(self, batch, batch_idx):
+            losses = self.recipe.losses(self.stage, batch)
+            size = int(next(iter(batch.values())).shape[0])
+            for key, value in losses.items():
+                self.log(f"train/{self.stage}_{key}", value, prog_bar=key == "loss", batch_size=size)
+            self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=size)
+            return losses["loss"]
+
+        def transfer_batch_to_device(self, batch, device, dataloader_idx):
+            if isinstance(batch, TrainingScene):  # validation runs the detector on the image as inference does
+                return batch
+            return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+        def validation_step(self, scene, batch_idx):
+            boxes, scores = self.recipe.predict(self.stage, scene.image)
+            key = (self.global_rank, batch_idx)
+            self._found.extend((key, tuple(b), float(s)) for b, s in zip(boxes, scores))
+            self._truths.extend((key, tuple(b)) for b in scene.boxes)
+
+        def on_validation_epoch_end(self):
+            if not self._truths:
+                return
+            scores = detection_ap(self._found, self._truths)
+            self._found, self._truths = [], []
+            for key in ("ap50", "ap70", "ap_mean", "recall50"):
+                self.log(f"val/{self.stage}_{key}", float(scores[key]), prog_bar=key == "ap50", sync_dist=True)
+
+        def configure_optimizers(self):
+            return adam_with_lr_drops(self.network, self.lr, self.weight_decay, self.steps, self.lr_drops)
+
+    made = {"SceneExamples": SceneExamples, "DetectionStage": DetectionStage}
+    for name, cls in made.items():  # pickled by name (DataLoader workers, ddp_spawn), found by __getattr__
+        cls.__qualname__ = name
+    globals().update(made)
+    return made
+
+
+def __getattr__(name):
+    if name in _TRAINING_CLASSES:
+        return _training_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -398,6 +412,8 @@ def _first_scene(per_scene):
 
 
 def train_detector(cfg) -> int:
+    import pytorch_lightning as pl
+
     from ..commands.train import _check
 
     t = cfg.train
@@ -455,16 +471,22 @@ def train_detector(cfg) -> int:
 
 
 def _train_stage(cfg, recipe, stage, output, sources, weights, val_scenes, resume):
+    import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+    from torch.utils.data import DataLoader
 
     from ..commands.train import _resume_path
+    from .checkpoints import AtomicCheckpointIO
+
+    classes = _training_classes()
 
     t = cfg.train
     for earlier in recipe.stages[: recipe.stages.index(stage)]:
         recipe.network(earlier).eval().requires_grad_(False)
     recipe.network(stage).train().requires_grad_(True)
-    module = DetectionStage(recipe, stage, t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops), weight_decay=t.weight_decay)
+    module = classes["DetectionStage"](recipe, stage, t.steps, lr=t.lr, lr_drops=tuple(t.lr_drops),
+                                       weight_decay=t.weight_decay)
     checkpoints = ModelCheckpoint(dirpath=output / stage / "checkpoints", save_last=True,
                                   every_n_train_steps=t.val_every, save_top_k=1 if val_scenes else 0,
                                   monitor=f"val/{stage}_ap50" if val_scenes else None, mode="max", filename="best")
@@ -477,7 +499,8 @@ def _train_stage(cfg, recipe, stage, output, sources, weights, val_scenes, resum
         log_every_n_steps=min(50, t.val_every), default_root_dir=output, enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
     )
-    stream = SceneExamples(recipe, stage, sources, weights, seed=int(t.seed), augment=bool(t.augment), gray=float(t.gray))
+    stream = classes["SceneExamples"](recipe, stage, sources, weights, seed=int(t.seed), augment=bool(t.augment),
+                                      gray=float(t.gray))
     loader = DataLoader(stream, batch_size=int(t.batch_size), num_workers=int(t.workers),
                         collate_fn=functools.partial(_collate_scenes, recipe, stage),
                         persistent_workers=int(t.workers) > 0)

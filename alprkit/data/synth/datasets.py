@@ -38,8 +38,8 @@ from ..regions import REGIONS
 from ..ufpr import write_ufpr_frame
 from .conditions import SPLITS, check_split
 from .crop import render_crop
-from .plates import check_layout_shares
-from .scenes import check_share, pick_region, render_scene
+from .plates import check_layout_shares, check_share
+from .scenes import pick_region, render_scene
 from .tracks import DEGRADE_MAX, DEGRADE_SHARE, TRACK_SIZE, render_track
 
 FORMATS = ("ccpd", "jsonl", "crops_tsv", "tao", "ufpr")

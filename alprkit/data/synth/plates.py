@@ -535,15 +535,19 @@ def get_layout(name: str) -> Layout:
         raise ConfigError(f"unknown plate layout {name!r} (layouts: {', '.join(LAYOUTS)})") from None
 
 
+def check_share(value, key: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ConfigError(f"{key}={value!r}: a share is a number from 0 to 1")
+    return float(value)
+
+
 def check_layout_shares(shares) -> dict[str, float]:
     """``{layout: share}`` checked: known layouts, shares 0..1, at most 1 in all per region."""
     shares = dict(shares or {})
     totals: dict[str, float] = {}
     for name, share in shares.items():
         region = get_layout(str(name)).region
-        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
-            raise ConfigError(f"layout_shares.{name}={share!r}: a share is a number from 0 to 1")
-        totals[region] = totals.get(region, 0.0) + float(share)
+        totals[region] = totals.get(region, 0.0) + check_share(share, f"layout_shares.{name}")
     for region, total in totals.items():
         if total > 1 + 1e-9:
             raise ConfigError(f"layout_shares of region {region} add up to {total:g}: at most 1")

@@ -23,7 +23,7 @@ from .conditions import Conditions, apply_conditions, sample_conditions
 from .crop import posed
 from .distractors import Distractor
 from .geometry import as_corners, plate_homography, quad_box, quad_height, warp_into
-from .plates import check_layout_shares, render_plate
+from .plates import check_layout_shares, check_share, render_plate
 from .roadsigns import road_signs
 from .text import weighted_choice
 from .vehicle import EXTENT_MM, body_texture, draw_vehicle
@@ -158,9 +158,3 @@ def render_scene(
     )
     return SceneSample(image=degrade.to_uint8(image), plates=labels, region=region, conditions=c,
                        distractors=tuple(distractors))
-
-
-def check_share(value, key: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
-        raise ConfigError(f"{key}={value!r}: a share is a number from 0 to 1")
-    return float(value)
