@@ -8,7 +8,8 @@ from helpers import assert_one_line_error, cli, one_torch_thread, write_scenes  
 
 from alprkit import plugins
 from alprkit.testing import check_component
-from alprkit.train.detection import FolderScenes, SceneExamples, TrainingScene, augment_scene
+from alprkit.train.detection import SceneExamples
+from alprkit.train.scenes import FolderScenes, TrainingScene, augment_scene
 from alprkit.weights import load_weights
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

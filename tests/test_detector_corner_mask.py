@@ -6,7 +6,7 @@ import torch
 from helpers import one_torch_thread  # noqa: F401 (a fixture)
 
 from alprkit.data.dataset import PlateLabel
-from alprkit.train.detection import TrainingScene, augment_scene
+from alprkit.train.scenes import TrainingScene, augment_scene
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 mtcnn = pytest.importorskip("alprkit_mtcnn.detector")

@@ -114,7 +114,7 @@ def _negatives_file(tmp_path, boxes):
 
 
 def test_negatives_source_shows_each_false_positive_with_the_plates_it_touches(tmp_path):
-    from alprkit.train.detection import MinedNegatives, build_scene_source
+    from alprkit.train.scenes import MinedNegatives, build_scene_source
 
     far, near = (200.0, 150.0, 260.0, 170.0), (120.0, 30.0, 160.0, 54.0)
     jsonl = _negatives_file(tmp_path, [far, near])
