@@ -20,7 +20,7 @@ from ..config import chosen_components, config_int
 from ..data.cutouts import plates_as_crops
 from ..data.dataset import TRACKS
 from ..data.formats import detect_format, load_dataset
-from ..data.splits import select_folds
+from ..data.splits import select_split
 from ..errors import ConfigError, InputError
 from ..evaluate import evaluate_many
 from ..metrics import format_table
@@ -38,10 +38,7 @@ COLUMNS = {
 def main(cfg, words) -> int:
     fmt = cfg.format or detect_format(cfg.data)
     dataset = load_dataset(cfg.data, format=fmt, strict=False)
-    if cfg.split:
-        keep = cfg.split.keep
-        keep = OmegaConf.to_object(keep) if OmegaConf.is_list(keep) else config_int(cfg.split, "keep", 0, name="split.keep")
-        dataset.samples = select_folds(dataset.samples, config_int(cfg.split, "folds", 2, name="split.folds"), keep)
+    dataset.samples = select_split(dataset.samples, cfg.split)
     tracks = dataset.kind == TRACKS
     if cfg.get("crops_from") and not tracks:  # on tracks the pipeline cuts the labelled plate out of each frame
         dataset = plates_as_crops(dataset, str(cfg.crops_from))

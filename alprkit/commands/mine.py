@@ -20,7 +20,7 @@ from ..batch import BatchReport
 from ..config import component_params, config_int
 from ..data.dataset import SCENES
 from ..data.formats import load_dataset
-from ..data.splits import select_folds
+from ..data.splits import select_split
 from ..errors import ConfigError, InputError
 from ..mining import mine
 from ..pipeline import build_component
@@ -33,10 +33,7 @@ def main(cfg, words) -> int:
     dataset = load_dataset(cfg.data, format=cfg.format, strict=False)
     if dataset.kind != SCENES:
         raise InputError(cfg.data, f"holds {dataset.kind}; mining needs full images with labelled plate boxes")
-    samples = dataset.samples
-    if cfg.split:
-        keep = OmegaConf.to_object(cfg.split.keep) if OmegaConf.is_list(cfg.split.keep) else int(cfg.split.keep)
-        samples = select_folds(samples, int(cfg.split.folds), keep)
+    samples = select_split(dataset.samples, cfg.split)
     limit = config_int(cfg, "limit", minimum=1)
     samples = samples[:limit] if limit else samples
     if not samples:

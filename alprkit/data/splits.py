@@ -58,3 +58,20 @@ def select_folds(samples, folds: int, keep) -> list:
         raise ConfigError(f"split by text needs folds >= 2 and folds to keep in 0..{folds - 1}, got {sorted(keep)}")
     samples = list(samples)
     return [s for s, key in zip(samples, split_keys(samples)) if text_fold(key, folds) in keep]
+
+
+def select_split(samples, split) -> list:
+    """:func:`select_folds` for a split node ``{folds: N, keep: K or [K, ...]}`` (a dict or config node; none: all)."""
+    if not split:
+        return list(samples)
+    if not hasattr(split, "get"):
+        raise ConfigError(f"split must be {{folds: N, keep: K or [K, ...]}}, got {split!r}")
+    keep = split.get("keep")
+    try:
+        keep = int(keep) if isinstance(keep, (int, str)) else [int(k) for k in keep]
+        folds = int(split.get("folds"))
+    except (TypeError, ValueError):
+        raise ConfigError(f"split must be {{folds: N, keep: K or [K, ...]}} with whole numbers, got "
+                          f"{{folds: {split.get('folds')!r}, keep: {keep!r}}}") from None
+    return select_folds(samples, folds, keep)
+

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..data.cutouts import CUT_BY, plates_as_crops
 from ..data.dataset import CROPS, SCENES, TRACKS, Dataset
 from ..data.formats import load_dataset
-from ..data.splits import select_folds
+from ..data.splits import select_split
 from ..errors import ConfigError
 
 DETECTION = "detection"  # full images with plate boxes only: scored on the detector alone
@@ -192,8 +192,7 @@ def load(benchmark: Benchmark, root: Path, split: Optional[str] = None) -> Datas
     if benchmark.kind == TRACKS and dataset.kind != TRACKS or benchmark.kind in (SCENES, DETECTION) and \
             dataset.kind != SCENES or benchmark.kind == CROPS and dataset.kind not in (CROPS, SCENES):
         raise ConfigError(f"{_KEY}.{benchmark.name}.kind={benchmark.kind}: {root} holds {dataset.kind}")
-    if benchmark.split:
-        dataset.samples = select_folds(dataset.samples, int(benchmark.split["folds"]), benchmark.split["keep"])
+    dataset.samples = select_split(dataset.samples, benchmark.split)
     if benchmark.kind == CROPS and dataset.kind == SCENES:
         dataset = plates_as_crops(dataset, benchmark.crops_from or "box")
     if split is not None:

@@ -7,7 +7,6 @@ sources' tests load fast; :mod:`alprkit.train.detection` trains on them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..data.dataset import SCENES
 from ..data.formats import load_dataset
-from ..data.splits import select_folds
+from ..data.splits import select_split
 from ..errors import ConfigError, InputError
 from ..geometry import box_quad
 from ..imageio import read_image
@@ -135,10 +134,7 @@ class FolderScenes:
             raise ConfigError(f"dataset folder {path}: holds {dataset.kind}, detector training needs full images")
         for problem in dataset.problems:
             print(f"alprkit: skipped: {problem}", file=sys.stderr)
-        samples = dataset.samples
-        if split:
-            keep = split["keep"]
-            samples = select_folds(samples, int(split["folds"]), list(keep) if isinstance(keep, Sequence) else keep)
+        samples = select_split(dataset.samples, split)
         self.path = path
         self.samples = [s for s in samples if s.plates and all(p.box is not None for p in s.plates)]
         if not self.samples:
