@@ -83,21 +83,26 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
         words = f"{stale[0].name} was exported from other weights than {source} (re-export: {REEXPORT})"
         print(f"alprkit: {words}; running the weights with torch instead", file=sys.stderr)
         return BackendChoice(fallback, f"{words}; " + _fallback_words(fallback))
-    sessions = {part: open_onnx(path, threads) for part, path in files.items()}
+    hashed = {Path(weights_path): digest}  # the files read their weights from it: not hashed again per file
+    sessions = {part: open_onnx(path, threads, hashed) for part, path in files.items()}
     names = ", ".join(p.name for p in files.values())
     why = ("auto: onnxruntime needs no torch and is the fastest at batch 1" if requested == "auto"
            else "backend=onnxruntime")
     return BackendChoice("onnxruntime", f"{names}, exported from these weights ({why})", sessions)
 
 
-def open_onnx(path, threads=None) -> OnnxBackend:
-    """An onnxruntime session of ``path``; a file onnxruntime cannot load is an InputError naming it."""
+def open_onnx(path, threads=None, hashed=None) -> OnnxBackend:
+    """An onnxruntime session of ``path``; a file onnxruntime cannot load is an InputError naming it.
+
+    ``hashed``: {weights file: sha256} the caller has already computed, so a file is not hashed twice.
+    """
     path = Path(path)
     for name in sorted(external_data_files(path)):  # a shipped file, reading its weights from the file beside it
         source = path.parent / name
         if not source.is_file():
             raise InputError(path, f"reads its weights from {name}, which is not beside it: keep the two together")
-        if file_metadata(path).get(WEIGHTS_SHA256) != file_sha256(source):  # its offsets may no longer fit
+        digest = (hashed or {}).get(source) or file_sha256(source)
+        if file_metadata(path).get(WEIGHTS_SHA256) != digest:  # its offsets may no longer fit
             raise InputError(path, f"exported from other weights than {name}: re-export it with {REEXPORT} "
                              f"(needs {TRAIN_INSTALL})")
     try:
