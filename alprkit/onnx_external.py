@@ -10,11 +10,11 @@ offsets are only followed into the very file they were taken from (:mod:`alprkit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .atomic import write_bytes_atomic
 from .errors import ConfigError, InputError
+from .weights import safetensors_header
 
 # safetensors dtype -> onnx.TensorProto data type
 _DTYPES = {"F32": 1, "U8": 2, "I8": 3, "I16": 5, "I32": 6, "I64": 7, "BOOL": 9, "F16": 10, "F64": 11, "BF16": 16}
@@ -47,9 +47,7 @@ def _tensor_ranges(path: Path) -> dict[tuple[int, bytes], tuple[int, int]]:
     """(ONNX data type, raw bytes) -> (offset, length) in the file, for each tensor of a safetensors file."""
     data = path.read_bytes()
     try:
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8 : 8 + header_len])
-        start = 8 + header_len  # data_offsets count from the end of the header
+        header, start = safetensors_header(data)
         ranges = {}
         for name, info in header.items():
             if name == "__metadata__" or info["dtype"] not in _DTYPES:

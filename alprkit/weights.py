@@ -23,6 +23,12 @@ def save_weights(path, state_dict, metadata: dict) -> Path:
     return Path(path)
 
 
+def safetensors_header(data: bytes) -> tuple[dict, int]:
+    """A safetensors file's JSON header and where its tensor data starts (``data_offsets`` count from there)."""
+    header_len = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + header_len]), 8 + header_len
+
+
 def load_weights(path) -> tuple[dict, dict]:
     """Return (state_dict, metadata); a missing or corrupt file is an InputError naming it."""
     from safetensors import SafetensorError
@@ -34,8 +40,7 @@ def load_weights(path) -> tuple[dict, dict]:
     data = path.read_bytes()
     try:
         tensors = load(data)
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8 : 8 + header_len])
+        header, _ = safetensors_header(data)
     except (SafetensorError, ValueError, json.JSONDecodeError) as exc:
         raise InputError(path, f"not a safetensors weights file ({exc})") from None
     raw = header.get("__metadata__", {}) or {}
