@@ -6,7 +6,16 @@ with status 2; anything else is a bug and keeps its traceback.
 
 
 class AlprkitError(Exception):
-    """A mistake in the user's input, files or configuration; the message names it."""
+    """A mistake in the user's input, files or configuration; the message names it.
+
+    The message is kept on one line: a value quoted in it (``data=`` with a newline) has its
+    control characters escaped, as :func:`shown_path` does for paths.
+    """
+
+    def __init__(self, *args):
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (_one_line(args[0]),)
+        super().__init__(*args)
 
 
 class ConfigError(AlprkitError):
@@ -27,6 +36,10 @@ def shown_path(path) -> str:
     escaped (``\\n``); other letters, Chinese ones included, stay as they are."""
     text = str(path)
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _one_line(text: str) -> str:
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class LabelError(InputError):

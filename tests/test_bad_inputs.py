@@ -333,3 +333,16 @@ def test_training_us_crops_with_the_default_recognizer_names_recognizer_region(t
                          f"output={tmp_path / 'run'}", "progress=false")
     assert_one_line_error(status, err, "outside the recognizer's alphabet", "recognizer.region=us")
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_value_with_a_newline_is_named_on_one_line():
+    # Found by tests/test_fuzz_parsers.py::test_config_values: `data=` holding a newline.
+    from alprkit.checks import check_config
+    from alprkit.cli import split_arguments
+    from alprkit.config import compose
+    from alprkit.errors import ConfigError
+
+    _, _, overrides = split_arguments("eval", ["pipeline=untrained", "data=\n"])
+    with pytest.raises(ConfigError) as caught:
+        check_config("eval", compose("eval", overrides), overrides)
+    assert str(caught.value) == "data=\\n: no such file or folder"
