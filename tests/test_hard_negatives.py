@@ -56,6 +56,15 @@ def test_street_signs_are_drawn_off_the_vehicles():
         assert patch.std() > 20, f"{sign.kind} ({sign.text}) is not visible"  # text on a panel, not a flat wall
 
 
+def test_signs_fit_a_scene_whose_plate_is_as_wide_as_the_image():
+    from alprkit.data.synth.roadsigns import road_signs
+
+    image = np.full((120, 200, 3), 128, np.float32)  # a plate 200 px wide asks for a sign up to 400 px tall
+    for seed in range(20):
+        for sign in road_signs(image, np.random.default_rng(seed), "us", 200.0, [], 3):
+            assert sign.box[3] - sign.box[1] <= 60 + 1e-6
+
+
 def test_layout_shares_set_green_plates_in_cn_scenes():
     cn = region_layouts("cn")
     weights = dict(zip([layout.name for layout in cn], layout_weights(cn, {"cn_green": 0.4})))

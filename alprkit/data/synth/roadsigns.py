@@ -138,7 +138,8 @@ def road_signs(img, rng, region: str, plate_width: float, avoid, count: int) -> 
     for _ in range(count):
         kind = weighted_choice(list(kinds), list(kinds.values()), rng)
         low, high = HEIGHTS[kind]
-        h = max(10.0, plate_width * rng.uniform(low, high))
+        # At most half the image tall: a plate filling a small scene would ask for a sign taller than it.
+        h = min(max(10.0, plate_width * rng.uniform(low, high)), 0.5 * height)
         aspect = {"one_way": 3.0, "stop": 1.0, "speed": 1.0, "street": 5.5, "shop": 4.5}[kind]
         for _attempt in range(10):
             x, y = rng.uniform(0, max(1.0, width - aspect * h)), rng.uniform(0.05 * height, 0.8 * height - h)
