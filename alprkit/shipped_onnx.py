@@ -52,12 +52,13 @@ class BackendChoice:
 
 
 def choose_backend(requested: str, weights_path=None, parts=(None,), threads=None,
-                   component: str = "component") -> BackendChoice:
+                   component: str = "component", time_on=None) -> BackendChoice:
     """What ``backend=requested`` means for a network with weights at ``weights_path``.
 
     ``auto`` and ``onnxruntime`` open the ONNX files beside the weights when all of them
     were made from these weights; otherwise ``auto`` falls back to torch and
     ``onnxruntime`` exports the torch network into the cache (both need the train extra).
+    ``time_on``: {part: typical batch shape}, for the sessions to time their thread count on (OnnxBackend).
     """
     if requested not in BACKENDS:
         raise ConfigError(f"{component}: unknown backend {requested!r} (backends: {', '.join(BACKENDS)})")
@@ -84,14 +85,14 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
         print(f"alprkit: {words}; running the weights with torch instead", file=sys.stderr)
         return BackendChoice(fallback, f"{words}; " + _fallback_words(fallback))
     hashed = {Path(weights_path): digest}  # the files read their weights from it: not hashed again per file
-    sessions = {part: open_onnx(path, threads, hashed) for part, path in files.items()}
+    sessions = {part: open_onnx(path, threads, hashed, (time_on or {}).get(part)) for part, path in files.items()}
     names = ", ".join(p.name for p in files.values())
     why = ("auto: onnxruntime needs no torch and is the fastest at batch 1" if requested == "auto"
            else "backend=onnxruntime")
     return BackendChoice("onnxruntime", f"{names}, exported from these weights ({why})", sessions)
 
 
-def open_onnx(path, threads=None, hashed=None) -> OnnxBackend:
+def open_onnx(path, threads=None, hashed=None, time_on=None) -> OnnxBackend:
     """An onnxruntime session of ``path``; a file onnxruntime cannot load is an InputError naming it.
 
     ``hashed``: {weights file: sha256} the caller has already computed, so a file is not hashed twice.
@@ -106,7 +107,7 @@ def open_onnx(path, threads=None, hashed=None) -> OnnxBackend:
             raise InputError(path, f"exported from other weights than {name}: re-export it with {REEXPORT} "
                              f"(needs {TRAIN_INSTALL})")
     try:
-        return OnnxBackend(path, threads)
+        return OnnxBackend(path, threads, time_on)
     except ConfigError:  # a bad threads value, not a bad file
         raise
     except Exception as exc:  # onnxruntime's load errors share no public base class
@@ -129,12 +130,13 @@ def _fallback_words(backend: str) -> str:
 
 
 def create_detector(detector_class, architecture: str, parts, networks_class, weights=None, pretrained=True,
-                    default_weights=None, backend="auto", threads=None, **params):
+                    default_weights=None, backend="auto", threads=None, time_on=None, **params):
     """A detector of several networks (``parts``) from its weights: the ONNX files beside them when
     ``backend`` chooses them (no torch), else the torch networks; untrained without weights.
 
     ``networks_class`` is a callable returning the torch module holding every part (imported only when
-    torch runs); ``default_weights`` gives the shipped weights for ``pretrained``.
+    torch runs); ``default_weights`` gives the shipped weights for ``pretrained``; ``time_on`` the
+    typical batch shape of each part (:func:`choose_backend`).
     """
     from .registry import Weights
 
@@ -142,7 +144,7 @@ def create_detector(detector_class, architecture: str, parts, networks_class, we
         weights = Weights(path=Path(weights))
     weights = weights or (default_weights() if pretrained and default_weights else None)
     path = Path(weights.path) if weights is not None else None
-    choice = choose_backend(backend, path, parts, threads, component=f"detector {architecture}")
+    choice = choose_backend(backend, path, parts, threads, component=f"detector {architecture}", time_on=time_on)
     settings = dict(backend=backend, threads=threads, backend_choice=choice, **params)
     if path is None:
         return detector_class(networks_class()(), **settings)

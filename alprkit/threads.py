@@ -37,6 +37,7 @@ class ThreadChoice:
     cores: int = 0  # cores this process may use
     busy: Optional[float] = None  # cores other processes kept busy while it was measured
     workers: int = 1  # alprkit processes sharing the cores, this one included
+    measured: bool = False  # chosen from the cores alone, not set (pinned, OMP_NUM_THREADS): a backend may time it
 
 
 _chosen: Optional[ThreadChoice] = None
@@ -71,6 +72,19 @@ def resolve(threads) -> tuple[int, str]:
     if threads is None:
         choice = choose()
         return choice.threads, choice.reason
+    return _checked(threads)
+
+
+def may_time(threads) -> bool:
+    """Whether a backend built with ``threads`` may time fewer threads against the default and keep the
+    faster: only when nothing set the count (config, OMP_NUM_THREADS, a pinned block) and it is above 1."""
+    if threads is not None:
+        return False
+    choice = choose()
+    return choice.measured and choice.threads > 1
+
+
+def _checked(threads) -> tuple[int, str]:
     if isinstance(threads, bool) or not _whole(threads) or int(threads) < 1:
         raise ConfigError(f"threads must be a whole number >= 1 (or null: chosen from the free cores), got {threads!r}")
     return int(threads), f"threads={int(threads)} set in the config"
@@ -105,7 +119,7 @@ def _measure() -> ThreadChoice:
         why = f"{free} of {cores} cores free (other processes kept {busy:.2f} cores busy over {SAMPLE_SECONDS:g} s)"
     if workers > 1:
         why += f", shared by {workers} alprkit processes"
-    return ThreadChoice(threads, why, cores, busy, workers)
+    return ThreadChoice(threads, why, cores, busy, workers, measured=True)
 
 
 def _allowed_cpus() -> list[int]:

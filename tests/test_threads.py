@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from alprkit import threads
@@ -108,6 +109,27 @@ def test_backends_run_with_the_chosen_threads():
     assert OnnxBackend(path, threads=2).threads == 2
     with pytest.raises(ConfigError, match="threads"):
         OnnxBackend(path, threads=0)
+
+
+def test_a_detector_session_times_one_thread_against_the_default_only_when_nothing_set_it(machine, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import alprkit_mtcnn
+    from alprkit_mtcnn.detector import TYPICAL_BATCHES
+
+    from alprkit.backends import OnnxBackend
+
+    onet = alprkit_mtcnn.default_weights().path.with_suffix(".onet.onnx")
+    machine(2, 0.0)  # measured: two free cores
+    timed = OnnxBackend(onet, time_on=TYPICAL_BATCHES["onet"])
+    assert timed.threads in (1, 2) and f"{timed.threads} kept" in timed.threads_reason
+    assert "ms at 1 thread" in timed.threads_reason and timed(np.zeros((3, 3, 24, 94), np.float32)) is not None
+    # Set by the config, a pinned block or the environment: used as it is, never timed.
+    assert "kept" not in OnnxBackend(onet, threads=2, time_on=TYPICAL_BATCHES["onet"]).threads_reason
+    with pinned(2, "pinned"):
+        assert OnnxBackend(onet, time_on=TYPICAL_BATCHES["onet"]).threads_reason == "pinned"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    choose(refresh=True)
+    assert "kept" not in OnnxBackend(onet, time_on=TYPICAL_BATCHES["onet"]).threads_reason
 
 
 def test_torch_backend_sets_torchs_threads():

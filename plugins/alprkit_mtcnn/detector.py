@@ -27,6 +27,9 @@ from .shapes import ONET_SIZE, PNET_STRIDE, PNET_WINDOW
 ARCHITECTURE = "mtcnn"
 PARTS = ("pnet", "onet")
 PNET_EXAMPLE = (120, 48)  # (w, h) P-Net is exported with; its height and width stay free
+# What each network typically runs on one 1280x720 photo (a middle pyramid level; a batch of proposals):
+# onnxruntime times its thread count on these (alprkit.backends.OnnxBackend).
+TYPICAL_BATCHES = {"pnet": (1, 3, 360, 640), "onet": (16, 3, ONET_SIZE[1], ONET_SIZE[0])}
 
 
 def pyramid_scales(width: int, height: int, min_plate_height: float, factor: float = 0.709,
@@ -143,8 +146,10 @@ class MtcnnDetector:
         if self._runners is None:  # built on first use: onnxruntime exports then
             kind = self.backend_choice.backend if self.backend_choice else self.backend
             self._runners = {
-                "pnet": make_backend(kind, self.pnet, PNET_EXAMPLE, f"{self.name}-pnet", self.threads, dynamic_size=True),
-                "onet": make_backend(kind, self.onet, ONET_SIZE, f"{self.name}-onet", self.threads),
+                "pnet": make_backend(kind, self.pnet, PNET_EXAMPLE, f"{self.name}-pnet", self.threads, dynamic_size=True,
+                                     time_on=TYPICAL_BATCHES["pnet"]),
+                "onet": make_backend(kind, self.onet, ONET_SIZE, f"{self.name}-onet", self.threads,
+                                     time_on=TYPICAL_BATCHES["onet"]),
             }
         return self._runners[part](batch)
 
@@ -245,7 +250,7 @@ def create(weights=None, pretrained=True, backend="auto", threads=None, **params
     from . import default_weights
 
     return create_detector(MtcnnDetector, ARCHITECTURE, PARTS, _networks_class, weights, pretrained, default_weights,
-                           backend, threads, **params)
+                           backend, threads, time_on=TYPICAL_BATCHES, **params)
 
 
 def _networks_class():

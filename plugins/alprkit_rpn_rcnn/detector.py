@@ -29,6 +29,9 @@ from .shapes import ANCHOR_AREAS, ANCHOR_RATIOS, FEATURE_STRIDE, RCNN_SIZE
 
 ARCHITECTURE = "rpn_rcnn"
 PARTS = ("rpn", "rcnn")
+# What each network typically runs on one photo at the default rpn_size (one image; its proposals):
+# onnxruntime times its thread count on these (alprkit.backends.OnnxBackend).
+TYPICAL_BATCHES = {"rpn": (1, 3, 384, 640), "rcnn": (10, 3, RCNN_SIZE[1], RCNN_SIZE[0])}
 SAMPLER_ASPECT = 2.5  # width / height of a sampled patch
 PAD = 128  # grey outside the image, for the RPN canvas and the sampler (section 2)
 
@@ -184,8 +187,9 @@ class RpnRcnnDetector:
             kind = self.backend_choice.backend if self.backend_choice else self.backend
             self._runners = {
                 "rpn": make_backend(kind, self.networks.rpn, self.rpn_size, f"{self.name}-rpn", self.threads,
-                                    dynamic_size=True),
-                "rcnn": make_backend(kind, self.networks.rcnn, RCNN_SIZE, f"{self.name}-rcnn", self.threads),
+                                    dynamic_size=True, time_on=TYPICAL_BATCHES["rpn"]),
+                "rcnn": make_backend(kind, self.networks.rcnn, RCNN_SIZE, f"{self.name}-rcnn", self.threads,
+                                     time_on=TYPICAL_BATCHES["rcnn"]),
             }
         return self._runners[part](batch)
 
@@ -260,7 +264,7 @@ def create(weights=None, pretrained=True, backend="auto", threads=None, **params
     from . import default_weights
 
     return create_detector(RpnRcnnDetector, ARCHITECTURE, PARTS, _networks_class, weights, pretrained, default_weights,
-                           backend, threads, **params)
+                           backend, threads, time_on=TYPICAL_BATCHES, **params)
 
 
 def _networks_class():
