@@ -99,9 +99,6 @@ def test_onnxruntime_finds_what_torch_finds(tmp_path, monkeypatch):
         assert np.allclose(a.box, b.box, atol=1e-2) and abs(a.score - b.score) < 1e-4
 
 
-@pytest.mark.xfail(reason="the shipped detectors were trained on synthetic US scenes before the US plate artwork "
-                   "(commit dc01678) and miss the artwork plate of this scene; retraining them is the detector "
-                   "issue's work", strict=True)
 def test_shipped_weights_find_every_plate_of_a_crowded_scene():
     from alprkit.data.synth.scenes import render_scene
 
@@ -154,3 +151,14 @@ def test_affine_ransac_meets_the_rectifier_contract_and_checks_parameters():
     check_component("rectifier", AffineRansacRectifier(margin=0.1))
     with pytest.raises(ConfigError, match="margin"):
         AffineRansacRectifier(margin=1.5)
+
+
+@pytest.mark.xfail(reason="rpn_rcnn.multi scores a plate-like 'ONE WAY' sign 0.52 (threshold 0.5): "
+                   "docs/detectors.md, what stands in the way", strict=True)
+def test_shipped_weights_find_nothing_in_an_empty_street():
+    from alprkit.data.synth.background import street
+
+    if alprkit_rpn_rcnn.default_weights() is None:
+        pytest.skip("rpn_rcnn weights not shipped yet")
+    image = street(np.random.default_rng(5), 960, 540, "us").clip(0, 255).astype(np.uint8)
+    assert cascade.create()(Frame(image)) == []
