@@ -162,3 +162,16 @@ def test_shipped_weights_find_nothing_in_an_empty_street():
         pytest.skip("rpn_rcnn weights not shipped yet")
     image = street(np.random.default_rng(5), 960, 540, "us").clip(0, 255).astype(np.uint8)
     assert cascade.create()(Frame(image)) == []
+
+
+def test_a_grayscale_copy_of_a_real_photo_reads_as_the_colour_one(real_data):
+    """A grayscale camera's photo of a blue Chinese plate (fold 1 of e2e_ccpd_cn, never trained on)."""
+    from alprkit.api import Reader
+
+    if alprkit_rpn_rcnn.default_weights() is None:
+        pytest.skip("rpn_rcnn weights not shipped yet")
+    name = "00622964559386-91_90-226&433_358&500-360&494_230&484_231&438_361&448-0_0_22_10_27_31_29-121-11.jpg"
+    colour = cv2.cvtColor(cv2.imread(str(real_data / "e2e_ccpd_cn" / name)), cv2.COLOR_BGR2RGB)
+    gray = cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY)
+    reader = Reader("lprnet_cn_rpn_rcnn")
+    assert [r.recognition.text for r in reader(colour)] == [r.recognition.text for r in reader(gray)] == ["皖AYL375"]
