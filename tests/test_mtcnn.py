@@ -113,9 +113,6 @@ def scene_with_plates(count, seed=3):
     return Frame(scene.image), np.array([p.box for p in scene.plates])
 
 
-@pytest.mark.xfail(reason="the shipped detectors were trained on synthetic US scenes before the US plate artwork "
-                   "(commit dc01678) and miss the artwork plate of this scene; retraining them is the detector "
-                   "issue's work", strict=True)
 def test_shipped_weights_find_every_plate_of_a_crowded_scene():
     frame, truths = scene_with_plates(3)
     found = shipped(min_plate_height=16)(frame)
@@ -123,8 +120,6 @@ def test_shipped_weights_find_every_plate_of_a_crowded_scene():
     assert (overlap.max(axis=0) >= 0.5).all(), f"plates missed: {overlap.max(axis=0)}"
 
 
-@pytest.mark.xfail(reason="mtcnn.multi (short CPU training) scores a plate-like 'ONE WAY' sign 0.97: "
-                   "docs/detectors.md, what stands in the way", strict=True)
 def test_shipped_weights_find_nothing_in_an_empty_street():
     from alprkit.data.synth.background import street
 

@@ -102,7 +102,7 @@ class MtcnnDetector:
     """
 
     def __init__(self, networks=None, *, min_plate_height=40.0, max_plate_height=None,
-                 working_size=DEFAULT_WORKING_SIZE, scale_factor=0.709, pnet_threshold=0.6, onet_threshold=0.7,
+                 working_size=DEFAULT_WORKING_SIZE, scale_factor=0.709, pnet_threshold=0.6, onet_threshold=0.3,
                  pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3, backend="auto", threads=None,
                  name=ARCHITECTURE, runners=None, load_networks=None, backend_choice=None):
         self.min_plate_height, self.max_plate_height = checked_plate_heights(
