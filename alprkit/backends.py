@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -86,18 +87,32 @@ class CompiledBf16Backend:
             return _first_rows(_numpy(self.compiled(torch.from_numpy(batch))), n)
 
 
+_LIVE_SESSIONS: "weakref.WeakSet[OnnxBackend]" = weakref.WeakSet()  # this process's onnxruntime backends
+
+
 class OnnxBackend:
     """An onnxruntime session of one file.
 
+    Spinning: onnxruntime's idle pool threads spin for a while after each run, waiting for more work.
+    That helps one network run back to back (a crop reader: 1.66 against 2.40 ms per plate at batch 1,
+    2-core EPYC), but where several networks take turns in one process (a photo pipeline's detector
+    parts and recognizer) each one's spinning threads take the cores the next one needs: MTCNN + LPRNet
+    took 27.5 ms per US photo at 2 threads spinning, 14.3 ms not; rpn_rcnn + LPRNet 74 against 30 ms.
+    So a session spins only while it is the one network of its process; a detector's (``time_on``) never
+    does, and a spinning one stops (its session is opened again) once a second one is made.
+
     ``time_on``: the (N, C, H, W) batch this network typically runs (a detector's, one image at a time).
     When the thread count was left to the default and is above 1, one thread is timed against it on such
-    a batch and the faster is kept: on small networks run image by image a second thread's hand-offs can
-    cost more than it computes (MTCNN, 2-core EPYC: 19 ms per 1280x720 photo at 1 thread, 18-32 ms at 2).
+    a batch and the faster is kept.
     """
 
     def __init__(self, path, threads=None, time_on=None):
         self.path = Path(path)
         self.threads, self.threads_reason = resolve_threads(threads)
+        self._spin = time_on is None and not any(True for _ in _LIVE_SESSIONS)
+        for other in list(_LIVE_SESSIONS):
+            other._stop_spinning()
+        _LIVE_SESSIONS.add(self)
         self.session = self._open(self.threads)
         self.input_name = self.session.get_inputs()[0].name
         self.metadata = onnx_metadata(self.session)
@@ -111,7 +126,15 @@ class OnnxBackend:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1  # sequential execution: operators never run side by side
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not self._spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+    def _stop_spinning(self) -> None:
+        if self._spin:
+            self._spin = False
+            if self.threads > 1:  # one thread has no pool to spin
+                self.session = self._open(self.threads)
 
     def _keep_the_faster(self, shape, runs: int = 3) -> None:
         batch = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)

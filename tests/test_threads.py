@@ -132,6 +132,30 @@ def test_a_detector_session_times_one_thread_against_the_default_only_when_nothi
     assert "kept" not in OnnxBackend(onet, time_on=TYPICAL_BATCHES["onet"]).threads_reason
 
 
+def test_a_session_spins_only_while_it_is_the_one_network_of_the_process():
+    pytest.importorskip("onnxruntime")
+    import gc
+
+    import alprkit_mtcnn
+    from alprkit_mtcnn.detector import TYPICAL_BATCHES
+
+    from alprkit import backends
+    from helpers import REPO
+
+    gc.collect()
+    if any(True for _ in backends._LIVE_SESSIONS):
+        pytest.skip("other onnxruntime sessions are alive in this test process")
+    crops = backends.OnnxBackend(REPO / "plugins" / "alprkit_lprnet" / "weights" / "lprnet_basic.cn.onnx", threads=2)
+    assert crops._spin  # a crop reader alone: its threads may spin between runs
+    onet = alprkit_mtcnn.default_weights().path.with_suffix(".onet.onnx")
+    detector = backends.OnnxBackend(onet, threads=2, time_on=TYPICAL_BATCHES["onet"])
+    assert not detector._spin and not crops._spin  # a photo pipeline's networks take turns: none spins
+    assert crops(np.zeros((1, 3, 24, 94), np.float32)) is not None  # the reopened session still reads
+    del crops, detector
+    gc.collect()
+    assert not any(True for _ in backends._LIVE_SESSIONS)
+
+
 def test_torch_backend_sets_torchs_threads():
     torch = pytest.importorskip("torch")
     from alprkit.backends import TorchBackend
