@@ -4,9 +4,11 @@ Each tile is one photo: the true plate boxes in green, the pipeline's boxes, cor
 ``alprkit run`` draws them, and a caption with the set, the true texts and what was read. From the
 root of a clone, with ``../shared/data/real`` beside it::
 
-    python examples/real_photo_sheet.py docs/detectors_real.jpg [detector=rpn_rcnn ...]
+    python examples/real_photo_sheet.py docs/detectors_real.jpg [--openalpr] [detector=mtcnn ...]
 
-Extra arguments are Hydra overrides given to every pipeline (``detector=rpn_rcnn``).
+Extra arguments are Hydra overrides given to every pipeline (``detector=mtcnn``). By default the sheet
+shows the MIT-licensed sets (CCPD, the Romanian dashcam frames), which docs/ may carry with their notice;
+``--openalpr`` adds the OpenALPR photos (AGPL-3.0), for a look on your own machine.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from alprkit.imageio import imwrite_atomic, read_image
 
 REAL = Path("../shared/data/real")
 # (set, pipeline, photos): the first photos of fold 1 of each set, in file-name order
-SETS = [("e2e_openalpr_us", "lprnet_us_mtcnn", 4), ("e2e_openalpr_eu", "lprnet_eu_mtcnn", 2),
-        ("e2e_openalpr_br", "lprnet_br_mtcnn", 2), ("e2e_ccpd_cn", "lprnet_cn_mtcnn", 2),
-        ("det_romania_dashcam", "lprnet_us_mtcnn", 2)]
+SETS = [("e2e_ccpd_cn", "lprnet_cn_rpn_rcnn", 5), ("det_romania_dashcam", "lprnet_eu_rpn_rcnn", 7)]
+OPENALPR = [("e2e_openalpr_us", "lprnet_us_rpn_rcnn", 4), ("e2e_openalpr_eu", "lprnet_eu_rpn_rcnn", 4),
+            ("e2e_openalpr_br", "lprnet_br_rpn_rcnn", 4)]
 TILE = (480, 320)  # (w, h) of each photo on the sheet
+CAPTION = 46  # two lines under it
 TRUTH = (40, 220, 60)
 
 
@@ -39,15 +42,16 @@ def tile(pixels: np.ndarray, truths, reads, caption: str) -> Image.Image:
         draw.rectangle(box, outline=TRUTH, width=max(2, round(max(image.size) / 500)))
     image.thumbnail(TILE)
     font = _font(13, full=True)
-    out = Image.new("RGB", (TILE[0], TILE[1] + 36), (255, 255, 255))
+    out = Image.new("RGB", (TILE[0], TILE[1] + CAPTION), (255, 255, 255))
     out.paste(image, ((TILE[0] - image.width) // 2, 0))
     ImageDraw.Draw(out).multiline_text((4, TILE[1] + 2), caption, font=font, fill=(20, 20, 20))
     return out
 
 
-def main(output: str, *overrides: str) -> None:
+def main(output: str, *args: str) -> None:
+    overrides = [a for a in args if a != "--openalpr"]
     tiles = []
-    for name, pipeline, count in SETS:
+    for name, pipeline, count in SETS + (OPENALPR if "--openalpr" in args else []):
         folder = REAL / name
         if not folder.is_dir():
             raise SystemExit(f"{folder}: not found (the real photos lie in ../shared/data/real beside the clone)")
@@ -63,9 +67,9 @@ def main(output: str, *overrides: str) -> None:
             print(f"{sample.path.name}: {caption.splitlines()[1]}", file=sys.stderr)
     columns = 4
     rows = -(-len(tiles) // columns)
-    sheet = Image.new("RGB", (columns * (TILE[0] + 6) + 6, rows * (TILE[1] + 42) + 6), (255, 255, 255))
+    sheet = Image.new("RGB", (columns * (TILE[0] + 6) + 6, rows * (TILE[1] + CAPTION + 6) + 6), (255, 255, 255))
     for k, t in enumerate(tiles):
-        sheet.paste(t, (6 + (k % columns) * (TILE[0] + 6), 6 + (k // columns) * (TILE[1] + 42)))
+        sheet.paste(t, (6 + (k % columns) * (TILE[0] + 6), 6 + (k // columns) * (TILE[1] + CAPTION + 6)))
     imwrite_atomic(output, np.asarray(sheet), quality=85)
     print(f"wrote {output}: {len(tiles)} photos", file=sys.stderr)
 

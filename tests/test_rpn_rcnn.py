@@ -153,8 +153,6 @@ def test_affine_ransac_meets_the_rectifier_contract_and_checks_parameters():
         AffineRansacRectifier(margin=1.5)
 
 
-@pytest.mark.xfail(reason="rpn_rcnn.multi scores a plate-like 'ONE WAY' sign 0.52 (threshold 0.5): "
-                   "docs/detectors.md, what stands in the way", strict=True)
 def test_shipped_weights_find_nothing_in_an_empty_street():
     from alprkit.data.synth.background import street
 
