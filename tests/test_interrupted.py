@@ -84,8 +84,9 @@ def test_train_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path):
     assert stdout == ""  # progress and messages go to stderr; stdout is for results
     assert "Tip" not in stderr and "GPU available" not in stderr and "deprecated" not in stderr, stderr
     assert "skipped:" in stderr and "crop000.png: empty file" in stderr and "'I'" in stderr, stderr
-    assert not any(map(is_temporary, last.parent.iterdir()))
-    step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]  # whole, not half-written
+    # Only a temporary file can be half-written (the kill may land mid-write); last.ckpt itself is whole.
+    assert all(is_temporary(p) or p.suffix == ".ckpt" for p in last.parent.iterdir())
+    step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
     assert 5 <= step < 2000
 
     resumed = subprocess.run([sys.executable, "-m", "alprkit.cli", *common[:-2], "progress=false", f"output={out}",
@@ -93,4 +94,18 @@ def test_train_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path):
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads((out / "result.json").read_text())["steps"] == step + 3
+    assert not any(map(is_temporary, last.parent.iterdir()))  # resuming cleared what the kill left
     assert Path(out / "lprnet_basic.safetensors").is_file()
+
+
+def test_resuming_removes_the_checkpoint_a_kill_left_half_written(tmp_path):
+    pytest.importorskip("pytorch_lightning")
+    from alprkit.commands.train import _resume_path
+
+    checkpoints = tmp_path / "run" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "last.ckpt").write_bytes(b"whole")
+    half = checkpoints / ".last.ckpt.1a2b3c4d.tmp"
+    half.write_bytes(b"ha")
+    assert _resume_path("auto", tmp_path / "run") == str(checkpoints / "last.ckpt")
+    assert not half.exists() and (checkpoints / "last.ckpt").read_bytes() == b"whole"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ..atomic import write_json_atomic, write_text_atomic
+from ..atomic import remove_stale_temporaries, write_json_atomic, write_text_atomic
 from ..config import component_params, config_float, config_int
 from ..errors import ConfigError
 from ..pipeline import build_component
@@ -329,6 +329,8 @@ def _resume_path(resume, output):
             raise ConfigError(f"output {str(output)!r} already holds a training run ({last}): continue it with "
                               "train.resume=auto or choose another output=")
         return None
+    if last.parent.is_dir():  # a killed run may have left a checkpoint half-written under its temporary name
+        remove_stale_temporaries(last.parent)
     if resume == "auto":
         return str(last) if last.exists() else None
     if not Path(resume).is_file():
