@@ -12,6 +12,7 @@ import pytest
 from helpers import assert_one_line_error, cli, plugin_env, run_alprkit, write_crops, write_scenes
 
 from alprkit.data.crops import write_crops_tsv
+from alprkit.leaderboard.report import read_results
 
 BUNDLED_SELECTORS = ("first_frame", "last_frame", "majority", "best_confidence")  # plugins may add more
 
@@ -36,7 +37,7 @@ def tiny_board(root, *extra):
 
 
 def rows_of(folder):
-    return [json.loads(line) for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    return read_results(folder)
 
 
 def scored_now(result) -> int:
@@ -127,13 +128,27 @@ def test_publishing_is_an_explicit_choice_and_replaces_the_old_board(board, tmp_
     root, settings, _ = board
     target = tmp_path / "leaderboard"
     (target / "plots").mkdir(parents=True)
-    for stale in ("results.json", "leaderboard.png", "plots/gone.png"):  # an earlier board's files
+    stale_files = ("results.json", "results.jsonl", "leaderboard.png", "plots/gone.png")  # earlier boards' files
+    for stale in stale_files:
         (target / stale).write_text("old")
     result = run_alprkit("leaderboard", *settings, "publish=true", f"publish_dir={target}", timeout=600)
     assert result.returncode == 0 and scored_now(result) == 0, result.stderr[-2000:]
     assert rows_of(target) == rows_of(root / "board")
     assert (target / "index.html").is_file() and (target / "plots" / "tiny_crops.png").is_file()
-    assert not any((target / stale).exists() for stale in ("results.json", "leaderboard.png", "plots/gone.png"))
+    assert not any((target / stale).exists() for stale in stale_files)
+
+
+def test_the_rows_file_is_compressed_and_the_same_rows_give_the_same_bytes(tmp_path):
+    from alprkit.leaderboard.report import RESULTS, write_results
+
+    rows = [{"key": f"k{i}", "label": "whole_image / identity / lprnet_cn", "metrics": {"acc": 0.5}}
+            for i in range(200)]
+    write_results(tmp_path / "a", rows)
+    write_results(tmp_path / "b", rows)
+    written = (tmp_path / "a" / RESULTS).read_bytes()
+    assert written == (tmp_path / "b" / RESULTS).read_bytes()  # no time stamp: a republished board diffs clean
+    assert len(written) < len(json.dumps(rows)) // 10
+    assert read_results(tmp_path / "a") == rows
 
 
 def test_changed_data_is_scored_again(tmp_path):

@@ -5,11 +5,12 @@ as its SLURM executor, without a cluster. Each board is two rows in two passes (
 recognizer), so two shards each score one.
 """
 
-import json
 import os
 
 import pytest
 from helpers import run_alprkit, write_crops
+
+from alprkit.leaderboard.report import read_results
 
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="the cluster extra is not installed")
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the cluster extra is not installed")
@@ -24,7 +25,7 @@ def two_row_board(root):
 
 
 def rows_of(root):
-    return [json.loads(line) for line in (root / "board" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    return read_results(root / "board")
 
 
 def usable_cores():

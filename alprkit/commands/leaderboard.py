@@ -11,7 +11,7 @@
     alprkit leaderboard -m shards=16 hydra/launcher=submitit_slurm hydra.launcher.partition=cpu
 
 The board is written to output= (default: $ALPRKIT_CACHE/leaderboard/boards/<name>, outside the
-repository): results.jsonl, README.md, a page per benchmark kind, index.html and plots/. Rows are
+repository): results.jsonl.gz, README.md, a page per benchmark kind, index.html and plots/. Rows are
 cached by everything that decides them, so a rerun scores only what is missing. docs/leaderboard.md.
 """
 
