@@ -34,3 +34,27 @@ def test_num_nodes_reaches_lightnings_trainer(capsys, monkeypatch, tmp_path):
     with pytest.raises(Stop):
         cli(capsys, "train", "train=smoke", "train.num_nodes=3", f"output={tmp_path}", "progress=false")
     assert given["num_nodes"] == 3 and given["devices"] == 1
+
+
+@pytest.mark.parametrize("native, warned", [(False, True), (True, False)])
+def test_bf16_on_a_cpu_that_emulates_it_is_kept_with_a_warning(capsys, monkeypatch, tmp_path, native, warned):
+    pl = pytest.importorskip("pytorch_lightning")
+    from alprkit.commands import train
+
+    given = {}
+
+    class Stop(Exception):
+        pass
+
+    def trainer(**options):
+        given.update(options)
+        raise Stop
+
+    monkeypatch.setattr(pl, "Trainer", trainer)
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: native)
+    with pytest.raises(Stop):
+        cli(capsys, "train", "train=smoke", "train.precision=bf16-mixed", "train.accelerator=cpu",
+            f"output={tmp_path}", "progress=false")
+    assert given["precision"] == "bf16-mixed"  # the user's setting is kept either way
+    err = capsys.readouterr().err
+    assert ("no native bf16" in err and "train.precision=32-true" in err) is warned

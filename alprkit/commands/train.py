@@ -342,3 +342,24 @@ def _check(t):
     for key in ("steps", "batch_size", "val_every"):
         config_int(t, key, minimum=1, name=f"train.{key}")
     config_float(t, "lr", minimum=0.0, above=True, name="train.lr")
+    _warn_slow_bf16(t)
+
+
+def cpu_has_bf16() -> bool:
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _warn_slow_bf16(t):
+    """Say so when bf16 would run on a CPU that emulates it: kept as asked, but it can be 50x slower than fp32."""
+    import torch
+
+    if not str(t.get("precision", "")).startswith("bf16") or str(t.get("accelerator", "auto")) not in ("cpu", "auto"):
+        return
+    if str(t.get("accelerator", "auto")) == "auto" and torch.cuda.is_available():
+        return
+    if not cpu_has_bf16():
+        print(f"alprkit train: train.precision={t.precision}: this CPU has no native bf16 (no AVX512-BF16 or AMX), so "
+              "bf16 runs emulated, many times slower than fp32; train.precision=32-true is faster here",
+              file=sys.stderr)
