@@ -109,7 +109,7 @@ class OnnxBackend:
     def __init__(self, path, threads=None, time_on=None):
         self.path = Path(path)
         self.threads, self.threads_reason = resolve_threads(threads)
-        self._spin = time_on is None and not any(True for _ in _LIVE_SESSIONS)
+        self._spin = time_on is None and len(_LIVE_SESSIONS) == 0
         for other in list(_LIVE_SESSIONS):
             other._stop_spinning()
         _LIVE_SESSIONS.add(self)

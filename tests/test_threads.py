@@ -143,7 +143,7 @@ def test_a_session_spins_only_while_it_is_the_one_network_of_the_process():
     from helpers import REPO
 
     gc.collect()
-    if any(True for _ in backends._LIVE_SESSIONS):
+    if len(backends._LIVE_SESSIONS):
         pytest.skip("other onnxruntime sessions are alive in this test process")
     crops = backends.OnnxBackend(REPO / "plugins" / "alprkit_lprnet" / "weights" / "lprnet_basic.cn.onnx", threads=2)
     assert crops._spin  # a crop reader alone: its threads may spin between runs
@@ -153,7 +153,7 @@ def test_a_session_spins_only_while_it_is_the_one_network_of_the_process():
     assert crops(np.zeros((1, 3, 24, 94), np.float32)) is not None  # the reopened session still reads
     del crops, detector
     gc.collect()
-    assert not any(True for _ in backends._LIVE_SESSIONS)
+    assert len(backends._LIVE_SESSIONS) == 0
 
 
 def test_torch_backend_sets_torchs_threads():

@@ -19,42 +19,39 @@ def test_train_settings_no_trainer_reads_are_one_line_errors(capsys, settings, f
     assert_one_line_error(status, err, *fragments)
 
 
-def test_num_nodes_reaches_lightnings_trainer(capsys, monkeypatch, tmp_path):
+class TrainerMade(Exception):
+    """Raised where Lightning's Trainer would be made: the run stops there, its options kept."""
+
+
+@pytest.fixture
+def trainer_options(monkeypatch):
+    """The options ``alprkit train`` gives Lightning's Trainer (the command stops with TrainerMade)."""
     pl = pytest.importorskip("pytorch_lightning")
     given = {}
 
-    class Stop(Exception):
-        pass
-
     def trainer(**options):
         given.update(options)
-        raise Stop
+        raise TrainerMade
 
     monkeypatch.setattr(pl, "Trainer", trainer)
-    with pytest.raises(Stop):
+    return given
+
+
+def test_num_nodes_reaches_lightnings_trainer(capsys, trainer_options, tmp_path):
+    with pytest.raises(TrainerMade):
         cli(capsys, "train", "train=smoke", "train.num_nodes=3", f"output={tmp_path}", "progress=false")
-    assert given["num_nodes"] == 3 and given["devices"] == 1
+    assert trainer_options["num_nodes"] == 3 and trainer_options["devices"] == 1
 
 
 @pytest.mark.parametrize("native, warned", [(False, True), (True, False)])
-def test_bf16_on_a_cpu_that_emulates_it_is_kept_with_a_warning(capsys, monkeypatch, tmp_path, native, warned):
-    pl = pytest.importorskip("pytorch_lightning")
+def test_bf16_on_a_cpu_that_emulates_it_is_kept_with_a_warning(capsys, monkeypatch, trainer_options, tmp_path,
+                                                               native, warned):
     from alprkit.commands import train
 
-    given = {}
-
-    class Stop(Exception):
-        pass
-
-    def trainer(**options):
-        given.update(options)
-        raise Stop
-
-    monkeypatch.setattr(pl, "Trainer", trainer)
     monkeypatch.setattr(train, "cpu_has_bf16", lambda: native)
-    with pytest.raises(Stop):
+    with pytest.raises(TrainerMade):
         cli(capsys, "train", "train=smoke", "train.precision=bf16-mixed", "train.accelerator=cpu",
             f"output={tmp_path}", "progress=false")
-    assert given["precision"] == "bf16-mixed"  # the user's setting is kept either way
+    assert trainer_options["precision"] == "bf16-mixed"  # the user's setting is kept either way
     err = capsys.readouterr().err
     assert ("no native bf16" in err and "train.precision=32-true" in err) is warned

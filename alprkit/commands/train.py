@@ -355,11 +355,9 @@ def _warn_slow_bf16(t):
     """Say so when bf16 would run on a CPU that emulates it: kept as asked, but it can be 50x slower than fp32."""
     import torch
 
-    if not str(t.get("precision", "")).startswith("bf16") or str(t.get("accelerator", "auto")) not in ("cpu", "auto"):
-        return
-    if str(t.get("accelerator", "auto")) == "auto" and torch.cuda.is_available():
-        return
-    if not cpu_has_bf16():
+    accelerator = str(t.get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if str(t.get("precision", "")).startswith("bf16") and on_cpu and not cpu_has_bf16():
         print(f"alprkit train: train.precision={t.precision}: this CPU has no native bf16 (no AVX512-BF16 or AMX), so "
               "bf16 runs emulated, many times slower than fp32; train.precision=32-true is faster here",
               file=sys.stderr)
