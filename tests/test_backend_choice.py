@@ -25,6 +25,16 @@ def test_onnx_files_made_from_the_weights_run_on_onnxruntime(weights):
     assert choose_backend("onnxruntime", weights).sessions
 
 
+@pytest.mark.parametrize("amx", [True, False])
+def test_auto_says_when_bf16_on_amx_would_read_large_batches_faster(weights, monkeypatch, amx):
+    from alprkit import shipped_onnx
+
+    monkeypatch.setattr(shipped_onnx, "cpu_has_amx", lambda: amx)
+    choice = choose_backend("auto", weights)
+    assert choice.backend == "onnxruntime"  # the hint never changes the choice
+    assert ("backend=torch_bf16" in choice.reason) == amx
+
+
 def test_asked_for_torch_gets_torch_and_an_untrained_network_too(weights):
     assert choose_backend("torch", weights) == choose_backend("torch", None)
     assert choose_backend("torch", weights).backend == "torch" and not choose_backend("torch", weights).sessions
