@@ -13,13 +13,13 @@ compiled bf16 is faster at batch 32 but compiles for tens of seconds), and eager
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .backends import BACKENDS, OnnxBackend
+from .cpuinfo import cpu_has_amx
 from .errors import ConfigError, InputError
 from .extras import TRAIN_INSTALL
 from .onnx_wire import external_data_files, file_metadata
@@ -91,16 +91,6 @@ def choose_backend(requested: str, weights_path=None, parts=(None,), threads=Non
     why = ("auto: onnxruntime needs no torch and is the fastest at batch 1" + _amx_words() if requested == "auto"
            else "backend=onnxruntime")
     return BackendChoice("onnxruntime", f"{names}, exported from these weights ({why})", sessions)
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_amx() -> bool:
-    """Whether the CPU lists AMX with bf16 (Linux ``/proc/cpuinfo``; read without torch)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
 
 
 def _amx_words() -> str:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import alprkit
+from alprkit.errors import AlprkitError
 from alprkit.imageio import list_images, read_image
 from alprkit.types import Frame
 from alprkit.working_image import working_image
@@ -29,10 +31,12 @@ def main() -> None:
     parser.add_argument("--max-proposals", type=int, default=None)
     args = parser.parse_args()
 
-    detector = alprkit.Reader(args.pipeline).pipeline.detector
-    if args.max_proposals is not None:
-        detector.max_proposals = args.max_proposals
-    frames = [read_image(path) for path in list_images(Path(args.data))[: args.images]]
+    overrides = [] if args.max_proposals is None else [f"detector.max_proposals={args.max_proposals}"]
+    try:
+        detector = alprkit.Reader(args.pipeline, *overrides).pipeline.detector
+        frames = [read_image(path) for path in list_images(Path(args.data))[: args.images]]
+    except AlprkitError as exc:  # a bad setting or image: one line, as the CLI says it
+        sys.exit(f"time_mtcnn_stages: {exc}")
     propose, refine, proposals = [], [], []
     for i, frame in enumerate(frames * 2):
         work = working_image(frame.pixels, detector.working_size)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from ..cpuinfo import cpuinfo_field
 from ..errors import ConfigError
 from ..registry import Weights, resolve_weights
 
@@ -60,14 +61,7 @@ def runtime(component, node: dict) -> dict:
 @lru_cache(maxsize=1)
 def machine() -> dict:
     """CPU model, cores (all, and usable by this process), host, Python and platform."""
-    model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpuinfo_field("model name") or platform.processor() or ""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": model, "cores": os.cpu_count(), "cores_usable": usable, "host": platform.node(),
             "python": sys.version.split()[0], "platform": platform.platform()}
