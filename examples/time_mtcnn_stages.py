@@ -6,6 +6,7 @@ From a clone, on an otherwise idle machine::
 
     python examples/time_mtcnn_stages.py                        # max_proposals as configured (32)
     python examples/time_mtcnn_stages.py --max-proposals 8
+    python examples/time_mtcnn_stages.py --onet-passes 1 --onet-threshold 0.3   # one O-Net pass, as before
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/real/e2e_openalpr_us")
     parser.add_argument("--images", type=int, default=40, help="photos timed (each twice)")
     parser.add_argument("--max-proposals", type=int, default=None)
+    parser.add_argument("--onet-passes", type=int, default=None)
+    parser.add_argument("--onet-threshold", type=float, default=None)
     args = parser.parse_args()
 
-    overrides = [] if args.max_proposals is None else [f"detector.max_proposals={args.max_proposals}"]
+    given = {"max_proposals": args.max_proposals, "onet_passes": args.onet_passes, "onet_threshold": args.onet_threshold}
+    overrides = [f"detector.{key}={value}" for key, value in given.items() if value is not None]
     try:
         detector = alprkit.Reader(args.pipeline, *overrides).pipeline.detector
         frames = [read_image(path) for path in list_images(Path(args.data))[: args.images]]
@@ -49,7 +53,7 @@ def main() -> None:
             propose.append(middle - start)
             refine.append(end - middle)
             proposals.append(len(found))
-    print(f"max_proposals={detector.max_proposals}: P-Net (propose) {1e3 * statistics.median(propose):.2f} ms, "
+    print(f"max_proposals={detector.max_proposals}, onet_passes={detector.onet_passes}: P-Net (propose) {1e3 * statistics.median(propose):.2f} ms, "
           f"O-Net (refine) {1e3 * statistics.median(refine):.2f} ms per photo (median); "
           f"{statistics.mean(proposals):.1f} proposals per photo")
 

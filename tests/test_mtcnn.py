@@ -66,10 +66,35 @@ def test_untrained_detector_meets_the_contract():
 
 
 @pytest.mark.parametrize("key, value", [("min_plate_height", 0), ("pnet_threshold", 1.5), ("scale_factor", 1.0),
-                                        ("max_proposals", 0), ("backend", "tensorrt")])
+                                        ("max_proposals", 0), ("backend", "tensorrt"), ("onet_passes", 0),
+                                        ("onet_passes", 1.5), ("onet_pass_threshold", -0.1)])
 def test_bad_parameters_are_config_errors_naming_the_key(key, value):
     with pytest.raises(ConfigError, match=key if key != "backend" else "tensorrt"):
         untrained(**{key: value})
+
+
+def test_a_second_onet_pass_scores_the_box_the_first_refined():
+    """Pass 1 scores a loose box 0.1 (kept for pass 2 at 0.05, below the final 0.3) and moves it;
+    pass 2 scores the moved box 0.95. One pass returns nothing; two return the twice-refined box."""
+    seen, logits = [], {1: np.log(0.1 / 0.9), 2: np.log(0.95 / 0.05)}
+    shifts = {1: [0.1, 0.0, 0.1, 0.0], 2: [0.0, 0.05, 0.0, 0.05]}  # box offsets, as O-Net regresses them
+
+    def fake_onet(batch):
+        seen.append(len(batch))
+        out = np.zeros((len(batch), 13), np.float32)
+        out[:, 0], out[:, 1:5] = logits[len(seen)], shifts[len(seen)]
+        return out
+
+    proposal = np.array([[100.0, 50.0, 200.0, 80.0, 0.9]])
+    frame = sample_frame(320, 240)
+    for passes, expected in [(1, 0), (2, 1)]:
+        seen.clear()
+        detector = untrained(onet_passes=passes, onet_threshold=0.3, onet_pass_threshold=0.05)
+        detector._runners = {"onet": fake_onet}
+        found = detector.refine(frame, proposal)
+        assert len(seen) == passes and len(found) == expected
+    twice = mtcnn.calibrate(mtcnn.calibrate(proposal[:, :4], np.array([shifts[1]])), np.array([shifts[2]]))
+    assert np.allclose(found[0].box, twice[0]) and found[0].score == pytest.approx(0.95, abs=1e-4)
 
 
 def test_no_proposal_gives_an_empty_list_not_an_error():
