@@ -140,17 +140,19 @@ def frame_from_pixels(pixels, source: str = "<array>", min_side: int = MIN_SIDE)
     return Frame(pixels=rgb, source=source, index=0)
 
 
-def imwrite_atomic(path, rgb_pixels: np.ndarray, quality: int = 95) -> None:
+def imwrite_atomic(path, rgb_pixels: np.ndarray, quality: int = 95, scratch: bool = False) -> None:
     """Encode RGB (or RGBA, or grayscale) pixels in the format of ``path``'s suffix and write atomically.
 
-    ``quality`` applies to JPEG and WebP.
+    ``quality`` applies to JPEG and WebP. ``scratch``: the caller's pixels may be overwritten (turned
+    to BGR in place), which saves a copy of a large image.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     pixels = np.asarray(rgb_pixels)
     to_bgr = _RGB_TO_BGR.get(pixels.shape[2]) if pixels.ndim == 3 else None
     if to_bgr is not None:
-        pixels = cv2.cvtColor(pixels, to_bgr)
+        in_place = scratch and pixels.flags.writeable and pixels.flags.c_contiguous and pixels.shape[2] == 3
+        pixels = cv2.cvtColor(pixels, to_bgr, dst=pixels) if in_place else cv2.cvtColor(pixels, to_bgr)
     params = [_QUALITY_FLAGS[suffix], int(quality)] if suffix in _QUALITY_FLAGS else []
     try:
         ok, encoded = cv2.imencode(suffix, pixels, params)

@@ -263,3 +263,12 @@ def test_real_images_read(real_data):
     assert paths
     for path in paths:
         read_ok(path)
+
+
+def test_imwrite_as_scratch_converts_in_place_and_writes_the_same_image(tmp_path, rgb):
+    mine = rgb.copy()
+    imwrite_atomic(tmp_path / "kept.png", mine)
+    assert np.array_equal(mine, rgb)  # not scratch: the caller's pixels stay as they were
+    imwrite_atomic(tmp_path / "scratch.png", mine, scratch=True)
+    assert np.array_equal(mine, rgb[..., ::-1])  # turned to BGR in place: no second copy of the image
+    assert np.array_equal(read_image(tmp_path / "scratch.png").pixels, read_image(tmp_path / "kept.png").pixels)

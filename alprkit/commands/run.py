@@ -55,7 +55,8 @@ def _write_annotated(path, pixels, reads, report, item) -> None:
     from ..draw import annotate
 
     try:
-        imwrite_atomic(path, annotate(pixels, reads))
+        # The frame is done with: drawn on and turned to BGR in place, no copy of a large photo is made.
+        imwrite_atomic(path, annotate(pixels, reads, in_place=True), scratch=True)
     except (OSError, InputError) as exc:  # a full disk or a folder made read-only mid-run: keep going
         reason = exc.reason if isinstance(exc, InputError) else (exc.strerror or str(exc))
         report.fail(item, f"annotated copy {path} not written ({reason})")

@@ -216,9 +216,10 @@ class MtcnnDetector:
 
         Each pass scores its boxes, keeps those at ``onet_pass_threshold`` (the last pass: at
         ``onet_threshold``) and refines them; the next pass scores the refined boxes. A P-Net box
-        is often loose, and O-Net, trained to reject part-plates, scores a loose box of a real plate
-        low: on the gray CCPD photos of fold 1 the true boxes score 0.62-0.97, their P-Net boxes
-        0.03-0.21. Scored again from its own refined box, such a plate is kept.
+        is often loose, and O-Net's score learnt plates from boxes at IoU >= 0.65 (part boxes train
+        only its regression), so it scores a loose box of a real plate low: on the gray CCPD photos
+        of fold 1 the true boxes score 0.62-0.97, the P-Net boxes of the plates missed 0.03-0.21.
+        Scored again from its own refined box, such a plate is kept (mtcnn.multi.md).
         """
         boxes = proposals[:, :4].astype(np.float64)
         for remaining in range(self.onet_passes, 0, -1):
