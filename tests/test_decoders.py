@@ -233,3 +233,19 @@ def test_charset_filter_wants_region_characters_and_length():
 def test_passthrough_keeps_everything():
     read = recognition(("?", 0.01))
     assert postfilter("passthrough")(read) is read
+
+
+def test_without_numba_the_beam_search_runs_in_python(monkeypatch):
+    import sys
+
+    from alprkit_basics import ctc
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # as in the base install: no numba
+    monkeypatch.delitem(sys.modules, "alprkit_basics.ctc_compiled", raising=False)
+    ctc.prefix_search_function.cache_clear()
+    try:
+        assert ctc.prefix_search_function().__module__ == "alprkit_basics.ctc_closed_form"
+        probs = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.1, 0.0, 0.9]], np.float32)
+        assert plugins.registry().create("decoder", "beam")(CharScores(probs, ("", "A", "B"))).text == "AB"
+    finally:
+        ctc.prefix_search_function.cache_clear()

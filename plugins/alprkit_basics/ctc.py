@@ -9,6 +9,8 @@ part of the string's, and strings that read alike (an empty slot here or there) 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from alprkit.errors import ConfigError
@@ -90,7 +92,7 @@ class BeamSearchDecoder:
 
     ``prune`` skips classes whose probability at a step is below it, which keeps
     the search fast with large Chinese alphabets without changing the top results.
-    The search (:func:`~alprkit_basics.ctc_search.prefix_search`, compiled) keeps the
+    The search (:func:`prefix_search_function`: compiled where numba is installed) keeps the
     ``beam_width`` most likely prefixes after every step, as the textbook algorithm does, in float64.
     """
 
@@ -120,9 +122,7 @@ class BeamSearchDecoder:
         )
 
     def _prefix_search(self, probs, blank):
-        from .ctc_search import prefix_search  # here: it imports numba, which only this search needs
-
-        return prefix_search(probs, blank, self.beam_width, self.prune)
+        return prefix_search_function()(probs, blank, self.beam_width, self.prune)
 
     def _per_position(self, probs):
         # Independent positions: the k best class sequences come from extending the k best prefixes.
@@ -136,6 +136,21 @@ class BeamSearchDecoder:
             }
             beams = dict(sorted(extended.items(), key=lambda kv: kv[1][0], reverse=True)[: self.beam_width])
         return beams
+
+
+@lru_cache(maxsize=1)
+def prefix_search_function():
+    """The CTC prefix beam search to use: numba's compiled one, else the same search in Python.
+
+    Imported on the first beam search, not with the plugin: numba's import takes ~0.4 s.
+    """
+    try:
+        from .ctc_compiled import prefix_search
+    except ImportError as exc:
+        if exc.name not in ("numba", "llvmlite"):
+            raise
+        from .ctc_closed_form import prefix_search
+    return prefix_search
 
 
 def _by_text(beams, alphabet) -> dict:

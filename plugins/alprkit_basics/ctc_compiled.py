@@ -7,8 +7,10 @@ by class). Compiled, a plate's 88 steps take about 0.06 ms; in Python that searc
 faster Python one (runs of blank steps in closed form) 0.5 ms, a fifth of the whole read (docs/bench.md).
 
 The first call in a process loads the compiled search from numba's cache (``cache=True``: beside this
-file, or in the user's cache folder where that is not writable), or compiles it once (a few seconds);
-alprkit_basics.ctc imports this module only when a beam search first runs (numba's import takes ~0.4 s).
+file, or in the user's cache folder where that is not writable), or compiles it once (a few seconds).
+numba is the ``fast`` extra (and part of ``train``), not the base install (it adds about 200 MB):
+without it :mod:`alprkit_basics.ctc_closed_form` searches. alprkit_basics.ctc imports this module
+only when a beam search first runs (numba's import takes ~0.4 s).
 """
 
 from __future__ import annotations
