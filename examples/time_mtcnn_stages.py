@@ -53,7 +53,8 @@ def main() -> None:
             propose.append(middle - start)
             refine.append(end - middle)
             proposals.append(len(found))
-    print(f"max_proposals={detector.max_proposals}, onet_passes={detector.onet_passes}: P-Net (propose) {1e3 * statistics.median(propose):.2f} ms, "
+    print(f"max_proposals={detector.max_proposals}, onet_passes={detector.onet_passes}: "
+          f"P-Net (propose) {1e3 * statistics.median(propose):.2f} ms, "
           f"O-Net (refine) {1e3 * statistics.median(refine):.2f} ms per photo (median); "
           f"{statistics.mean(proposals):.1f} proposals per photo")
 

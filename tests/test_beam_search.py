@@ -3,12 +3,11 @@
 The old search (``tests/ctc_reference.py``) goes through every step and beam in Python. The
 compiled one (``alprkit_basics/ctc_compiled.py``) is the same search compiled with numba; the
 one installs without numba use (``ctc_closed_form.py``) sums runs of blank steps in closed form.
-Every test runs with each (the ``search`` fixture). They must
-rank the same strings with the same probabilities, on the scores the shipped recognizers give
-(real weights on crops), on plate-like scores over the cn, us and 75-class global alphabets with
-and without a region's mask, and on dense random scores. Both are given float64 scores (the new
-search sums in float64 whatever it is given); on float32 scores the old search sums in float32,
-which one test allows for. On float64 scores the compiled search and the old one make the same
+Every test runs with each (the ``search`` fixture). They must rank the same strings with the same
+probabilities, on the scores the shipped recognizers give (real weights on crops), on plate-like
+scores over the cn, us and 75-class global alphabets with and without a region's mask, and on dense
+random scores. Both are given float64 scores (both new searches sum in float64 whatever they are
+given); on float32 scores the old search sums in float32, which one test allows for. On float64 scores the compiled search and the old one make the same
 sums in the same order, so they agree to the last bit (the last test).
 """
 

@@ -3,11 +3,11 @@
 Every step goes through every beam, as the search alprkit first shipped did (``tests/ctc_reference.py``),
 in the same order, so it makes the same sums and breaks ties alike: candidates are ranked by total
 probability, and equal ones in the order the prefixes were made (each beam in turn, then its extensions
-by class). Compiled, a plate's 88 steps take about 0.06 ms; in Python that search took 2.9 ms, and a
-faster Python one (runs of blank steps in closed form) 0.5 ms, a fifth of the whole read (docs/bench.md).
+by class). Compiled, the decoder takes 0.10 ms a plate; with this search in Python it took 2.94 ms,
+and with the closed-form Python one 0.49 ms (docs/bench.md, ``tests/time_beam_search.py``).
 
 The first call in a process loads the compiled search from numba's cache (``cache=True``: beside this
-file, or in the user's cache folder where that is not writable), or compiles it once (a few seconds).
+file, or in the user's cache folder where that is not writable), or compiles it once (4 to 5 s).
 numba is the ``fast`` extra (and part of ``train``), not the base install (it adds about 200 MB):
 without it :mod:`alprkit_basics.ctc_closed_form` searches. alprkit_basics.ctc imports this module
 only when a beam search first runs (numba's import takes ~0.4 s).

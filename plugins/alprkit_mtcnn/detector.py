@@ -219,7 +219,8 @@ class MtcnnDetector:
         is often loose, and O-Net's score learnt plates from boxes at IoU >= 0.65 (part boxes train
         only its regression), so it scores a loose box of a real plate low: on the gray CCPD photos
         of fold 1 the true boxes score 0.62-0.97, the P-Net boxes of the plates missed 0.03-0.21.
-        Scored again from its own refined box, such a plate is kept (mtcnn.multi.md).
+        Scored again from its own refined box, such a plate is kept (mtcnn.multi.md,
+        examples/mtcnn_onet_passes.py).
         """
         boxes = proposals[:, :4].astype(np.float64)
         for remaining in range(self.onet_passes, 0, -1):
