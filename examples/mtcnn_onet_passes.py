@@ -1,10 +1,11 @@
-"""Why MTCNN runs O-Net twice: its score on P-Net's boxes against the true boxes, colour and gray.
+"""Why MTCNN runs O-Net more than once: its score on P-Net's boxes against the true boxes, colour and gray.
 
 For each photo of a real set's fold 1 (default: the CCPD photos) and its gray copy (OpenCV's
 ``COLOR_BGR2GRAY``), prints the IoU with the true plate of P-Net's best proposal, O-Net's first-pass
-score of that proposal and of the true box, and what the detector returns as configured (score, IoU).
-Then counts the synthetic empty streets in which the detector finds anything, with one pass and with
-two. From a clone::
+score of that proposal and of the true box, and what the detector returns as configured (score, IoU);
+then each proposal's scores over the configured passes, unfiltered, for photos and a synthetic street.
+Then counts the synthetic empty streets in which the detector finds anything, with one pass and as
+configured (the best of four passes). From a clone::
 
     python examples/mtcnn_onet_passes.py
     python examples/mtcnn_onet_passes.py --data ../shared/data/real/e2e_openalpr_us --pipeline lprnet_us_mtcnn
@@ -22,12 +23,14 @@ import alprkit
 from alprkit.data.formats import load_dataset
 from alprkit.data.splits import select_split
 from alprkit.data.synth.background import street
+from alprkit.data.synth.scenes import render_scene
 from alprkit.errors import AlprkitError
 from alprkit.imageio import read_image
 from alprkit.metrics import iou_matrix
 from alprkit.recognizers import crops_to_batch
 from alprkit.types import Frame
 from alprkit.working_image import working_image
+from alprkit_mtcnn.detector import calibrate, sigmoid
 
 ONE_PASS = ["detector.onet_passes=1", "detector.onet_threshold=0.3"]  # as shipped until 2026-12-03
 
@@ -35,6 +38,19 @@ ONE_PASS = ["detector.onet_passes=1", "detector.onet_threshold=0.3"]  # as shipp
 def onet_scores(detector, pixels, boxes) -> np.ndarray:
     out = detector._run("onet", crops_to_batch(detector.onet_crops(Frame(pixels), boxes)))
     return 1 / (1 + np.exp(-out[:, 0]))
+
+
+def chains(detector, pixels, proposals, truth) -> list[str]:
+    """Each proposal's O-Net scores over ``onet_passes`` passes, each pass scoring the box the one
+    before refined, and the box's IoU with the truth after each pass (no thresholds, no merging)."""
+    boxes, rows = proposals.astype(np.float64), [[] for _ in proposals]
+    for _ in range(detector.onet_passes):
+        out = detector._run("onet", crops_to_batch(detector.onet_crops(Frame(pixels), boxes))).astype(np.float64)
+        boxes = calibrate(boxes, out[:, 1:5])
+        overlap = iou_matrix(boxes, truth).max(axis=1)
+        for row, score, iou in zip(rows, sigmoid(out[:, 0]), overlap):
+            row.append(f"{score:.3f} (IoU {iou:.2f})")
+    return [", ".join(row) for row in rows]
 
 
 def photo_rows(detector, samples):
@@ -54,6 +70,18 @@ def photo_rows(detector, samples):
                      for d in detector(Frame(pixels))]
             print(f"{sample.path.name[:16]} {mode:6s} best P-Net box IoU {pnet}; "
                   f"O-Net on the true box {onet_scores(detector, work.pixels, true_box)[0]:.3f}; found {found}")
+            for chain in chains(detector, work.pixels, proposals, true_box):
+                print(f"    passes: {chain}")
+
+
+def street_chains(pipeline):
+    """The chains of tests/test_detector_scale.py's synthetic US street (one plate, 49 px tall)."""
+    sample = render_scene(np.random.default_rng(0), "us", size=(1280, 720), split="base", max_plates=2)
+    detector = alprkit.Reader(pipeline).pipeline.detector
+    work = working_image(sample.image, detector.working_size)
+    truth = np.array([p.box for p in sample.plates]) * work.scale_x
+    for chain in chains(detector, work.pixels, detector.propose(work.pixels, working_scale=work.scale_y)[:, :4], truth):
+        print(f"synthetic street, passes: {chain}")
 
 
 def empty_streets(pipeline, overrides, seeds=range(5, 25)) -> list:
@@ -76,6 +104,7 @@ def main() -> None:
         dataset = load_dataset(args.data, format="jsonl", strict=False)
         samples = [s for s in select_split(dataset.samples, {"folds": 2, "keep": 1}) if s.plates]
         photo_rows(alprkit.Reader(args.pipeline).pipeline.detector, samples)
+        street_chains(args.pipeline)
         for label, overrides in (("one pass at 0.3", ONE_PASS), ("as configured", [])):
             hits = empty_streets(args.pipeline, overrides)
             print(f"{label}: {len(hits)} of 20 empty streets with a detection {hits}")

@@ -31,10 +31,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=40, help="photos timed (each twice)")
     parser.add_argument("--max-proposals", type=int, default=None)
     parser.add_argument("--onet-passes", type=int, default=None)
+    parser.add_argument("--onet-pass-threshold", type=float, default=None)
     parser.add_argument("--onet-threshold", type=float, default=None)
     args = parser.parse_args()
 
-    given = {"max_proposals": args.max_proposals, "onet_passes": args.onet_passes, "onet_threshold": args.onet_threshold}
+    given = {"max_proposals": args.max_proposals, "onet_passes": args.onet_passes,
+             "onet_pass_threshold": args.onet_pass_threshold, "onet_threshold": args.onet_threshold}
     overrides = [f"detector.{key}={value}" for key, value in given.items() if value is not None]
     try:
         detector = alprkit.Reader(args.pipeline, *overrides).pipeline.detector

@@ -97,6 +97,31 @@ def test_a_second_onet_pass_scores_the_box_the_first_refined():
     assert np.allclose(found[0].box, twice[0]) and found[0].score == pytest.approx(0.95, abs=1e-4)
 
 
+def test_a_chain_of_passes_ends_with_the_pass_that_scored_it_highest():
+    """Pass 1 scores the proposal 0.3 and moves it, pass 2 scores the moved box 0.95 and moves it
+    again, pass 3 scores that 0.6 (the box drifted): the plate is pass 2's box at 0.95, kept at a
+    final threshold of 0.9 that pass 3's score alone misses."""
+    seen, scores = [], {1: 0.3, 2: 0.95, 3: 0.6}
+    shifts = {1: [0.1, 0.0, 0.1, 0.0], 2: [0.0, 0.05, 0.0, 0.05], 3: [0.2, 0.0, 0.2, 0.0]}
+
+    def fake_onet(batch):
+        seen.append(len(batch))
+        out = np.zeros((len(batch), 13), np.float32)
+        out[:, 0], out[:, 1:5] = np.log(scores[len(seen)] / (1 - scores[len(seen)])), shifts[len(seen)]
+        return out
+
+    proposal = np.array([[100.0, 50.0, 200.0, 80.0, 0.9]])
+    detector = untrained(onet_passes=3, onet_threshold=0.9, onet_pass_threshold=0.02)
+    detector._runners = {"onet": fake_onet}
+    found = detector.refine(sample_frame(320, 240), proposal)
+    assert len(seen) == 3 and len(found) == 1
+    twice = mtcnn.calibrate(mtcnn.calibrate(proposal[:, :4], np.array([shifts[1]])), np.array([shifts[2]]))
+    assert np.allclose(found[0].box, twice[0]) and found[0].score == pytest.approx(0.95, abs=1e-4)
+    seen.clear()
+    scores[2] = 0.01  # under the pass threshold: the chain ends at pass 2, and 0.3 is no plate
+    assert detector.refine(sample_frame(320, 240), proposal) == [] and len(seen) == 2
+
+
 def test_no_proposal_gives_an_empty_list_not_an_error():
     detector = untrained()
     with torch.no_grad():

@@ -102,8 +102,8 @@ class MtcnnDetector:
     """
 
     def __init__(self, networks=None, *, min_plate_height=40.0, max_plate_height=None,
-                 working_size=DEFAULT_WORKING_SIZE, scale_factor=0.709, pnet_threshold=0.6, onet_threshold=0.7,
-                 onet_passes=2, onet_pass_threshold=0.05, pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3,
+                 working_size=DEFAULT_WORKING_SIZE, scale_factor=0.709, pnet_threshold=0.6, onet_threshold=0.9,
+                 onet_passes=4, onet_pass_threshold=0.02, pnet_nms=0.5, proposal_nms=0.7, max_proposals=32, nms=0.3,
                  backend="auto", threads=None,
                  name=ARCHITECTURE, runners=None, load_networks=None, backend_choice=None):
         self.min_plate_height, self.max_plate_height = checked_plate_heights(
@@ -214,33 +214,54 @@ class MtcnnDetector:
     def refine(self, frame: Frame, proposals: np.ndarray) -> list[Detection]:
         """O-Net's plates from P-Net's proposals, in ``onet_passes`` passes.
 
-        Each pass scores its boxes, keeps those at ``onet_pass_threshold`` (the last pass: at
-        ``onet_threshold``) and refines them; the next pass scores the refined boxes. A P-Net box
-        is often loose, and O-Net's score learnt plates from boxes at IoU >= 0.65 (part boxes train
-        only its regression), so it scores a loose box of a real plate low: on the gray CCPD photos
-        of fold 1 the true boxes score 0.62-0.97, the P-Net boxes of the plates missed 0.03-0.21.
-        Scored again from its own refined box, such a plate is kept (mtcnn.multi.md,
-        examples/mtcnn_onet_passes.py).
+        Each pass scores its boxes and refines them; boxes scored ``onet_pass_threshold`` or more
+        go on, and the next pass scores their refined boxes. A P-Net box is often loose, and O-Net's
+        score learnt plates from boxes at IoU >= 0.65 (part boxes train only its regression), so it
+        scores a loose box of a real plate low: on the gray CCPD photos of fold 1 the true boxes
+        score 0.62-0.97, the P-Net boxes of the plates missed 0.03-0.21. Scored again from its own
+        refined box, such a plate scores high. Refining further does not converge, though: a box
+        can drift off the plate and its score fall (0.95, then 0.76 on a synthetic plate), so each
+        proposal's chain of passes ends with the pass that scored it highest, and is a plate when
+        that score is ``onet_threshold`` or more (mtcnn.multi.md, examples/mtcnn_onet_passes.py).
         """
         boxes = proposals[:, :4].astype(np.float64)
+        ended = []  # (score, refined box, corners) of each chain's best pass, as chains end
+        best = None
         for remaining in range(self.onet_passes, 0, -1):
             sizes = boxes[:, 2:4] - boxes[:, 0:2]
-            boxes = boxes[(sizes[:, 0] >= 4) & (sizes[:, 1] >= 2)]
+            usable = (sizes[:, 0] >= 4) & (sizes[:, 1] >= 2)
+            if best is not None:  # a box refined too small ends its chain
+                ended.append(tuple(part[~usable] for part in best))
+                best = tuple(part[usable] for part in best)
+            boxes = boxes[usable]
             if not len(boxes):
-                return []
+                break
             out = self._run("onet", crops_to_batch(self.onet_crops(frame, boxes))).astype(np.float64)
             scores = sigmoid(out[:, 0])
-            keep = scores >= (self.onet_threshold if remaining == 1 else self.onet_pass_threshold)
-            boxes, out, scores = boxes[keep], out[keep], scores[keep]
             refined = calibrate(boxes, out[:, 1:5])
             refined[:, 0::2] = refined[:, 0::2].clip(0, frame.width)
             refined[:, 1::2] = refined[:, 1::2].clip(0, frame.height)
+            corners = corners_from_offsets(boxes, out[:, 5:13])
+            if best is None:
+                best = (scores, refined, corners)
+            else:
+                better = scores > best[0]
+                best = tuple(np.where(better.reshape((-1,) + (1,) * (now.ndim - 1)), now, was)
+                             for now, was in zip((scores, refined, corners), best))
             valid = (refined[:, 2] - refined[:, 0] >= 1) & (refined[:, 3] - refined[:, 1] >= 1)
-            if remaining > 1:  # near-duplicates need scoring once
-                refined, scores = refined[valid], scores[valid]
-                boxes = refined[nms(refined, scores, self.proposal_nms)]
-        corners = corners_from_offsets(boxes, out[:, 5:13])
-        refined, corners, scores = refined[valid], corners[valid], scores[valid]
+            go_on = np.zeros(len(boxes), dtype=bool)
+            if remaining > 1:  # near-duplicates need scoring once: the others end here
+                candidates = np.flatnonzero(valid & (scores >= self.onet_pass_threshold))
+                go_on[candidates[nms(refined[candidates], scores[candidates], self.proposal_nms)]] = True
+            ended.append(tuple(part[~go_on] for part in best))
+            best = tuple(part[go_on] for part in best)
+            boxes = refined[go_on]
+        scores, refined, corners = (np.concatenate(parts) for parts in zip(*ended)) if ended else ((),) * 3
+        if not len(scores):
+            return []
+        keep = (scores >= self.onet_threshold) & (refined[:, 2] - refined[:, 0] >= 1) \
+            & (refined[:, 3] - refined[:, 1] >= 1)
+        scores, refined, corners = scores[keep], refined[keep], corners[keep]
         return [
             Detection(box=tuple(float(v) for v in refined[i]), score=float(scores[i]),
                       corners=tuple((float(x), float(y)) for x, y in corners[i]))
