@@ -242,13 +242,13 @@ class MtcnnDetector:
             refined[:, 0::2] = refined[:, 0::2].clip(0, frame.width)
             refined[:, 1::2] = refined[:, 1::2].clip(0, frame.height)
             corners = corners_from_offsets(boxes, out[:, 5:13])
+            valid = (refined[:, 2] - refined[:, 0] >= 1) & (refined[:, 3] - refined[:, 1] >= 1)
             if best is None:
                 best = (scores, refined, corners)
-            else:
-                better = scores > best[0]
+            else:  # a pass whose refined box is empty does not replace its chain's best
+                better = valid & (scores > best[0])
                 best = tuple(np.where(better.reshape((-1,) + (1,) * (now.ndim - 1)), now, was)
                              for now, was in zip((scores, refined, corners), best))
-            valid = (refined[:, 2] - refined[:, 0] >= 1) & (refined[:, 3] - refined[:, 1] >= 1)
             go_on = np.zeros(len(boxes), dtype=bool)
             if remaining > 1:  # near-duplicates need scoring once: the others end here
                 candidates = np.flatnonzero(valid & (scores >= self.onet_pass_threshold))
