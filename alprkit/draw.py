@@ -67,32 +67,33 @@ def draw_labelled(pixels: np.ndarray, items, in_place: bool = False) -> np.ndarr
     usable = isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8 and pixels.flags.writeable \
         and pixels.flags.c_contiguous and pixels.ndim == 3 and pixels.shape[2] == 3
     out = pixels if in_place and usable else np.array(pixels, dtype=np.uint8, copy=True, order="C")
-    height, width_px = out.shape[:2]
-    scale = max(width_px, height) / 1000
-    width = max(2, round(2 * scale))
+    height, width = out.shape[:2]
+    scale = max(width, height) / 1000
+    thickness = max(2, round(2 * scale))
     size = max(12, round(22 * scale))
     for det, label, color in items:
         x1, y1, x2, y2 = (int(round(v)) for v in det.box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), color, width, lineType=cv2.LINE_AA)
+        cv2.rectangle(out, (x1, y1), (x2, y2), color, thickness, lineType=cv2.LINE_AA)
         if det.corners:
             quad = np.round(np.array(det.corners, np.float64)).astype(np.int32).reshape(-1, 1, 2)
-            cv2.polylines(out, [quad], True, CORNERS, width, lineType=cv2.LINE_AA)
+            cv2.polylines(out, [quad], True, CORNERS, thickness, lineType=cv2.LINE_AA)
         if not label:
             continue
         # A character the label font lacks (a third-party recognizer's alphabet) needs the whole font.
         font = _font(size, full=not set(label) <= _label_characters())
         left, top, right, bottom = font.getbbox(label)
         x, y = det.box[0], det.box[1]
-        y = y - (bottom - top) - 3 * width if y - (bottom - top) - 3 * width > 0 else det.box[3] + width
-        box = [int(np.floor(x)), int(np.floor(y)), int(np.ceil(x + right + 2 * width)), int(np.ceil(y + bottom + width))]
+        y = y - (bottom - top) - 3 * thickness if y - (bottom - top) - 3 * thickness > 0 else det.box[3] + thickness
+        box = [int(np.floor(x)), int(np.floor(y)),
+               int(np.ceil(x + right + 2 * thickness)), int(np.ceil(y + bottom + thickness))]
         px1, py1 = max(0, box[0]), max(0, box[1])
-        px2, py2 = min(width_px, box[2] + 1), min(height, box[3] + 1)
+        px2, py2 = min(width, box[2] + 1), min(height, box[3] + 1)
         if px2 <= px1 or py2 <= py1:
             continue
         patch = Image.fromarray(out[py1:py2, px1:px2])
         draw = ImageDraw.Draw(patch)
         draw.rectangle((box[0] - px1, box[1] - py1, box[2] - px1, box[3] - py1), fill=LABEL_BG)
-        draw.text((x + width - px1, y - py1), label, font=font, fill=LABEL_FG)
+        draw.text((x + thickness - px1, y - py1), label, font=font, fill=LABEL_FG)
         out[py1:py2, px1:px2] = np.asarray(patch)
     return out
 

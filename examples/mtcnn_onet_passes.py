@@ -35,9 +35,12 @@ from alprkit_mtcnn.detector import calibrate, sigmoid
 ONE_PASS = ["detector.onet_passes=1", "detector.onet_threshold=0.3"]  # as shipped until 2026-12-03
 
 
+def onet_outputs(detector, pixels, boxes) -> np.ndarray:
+    return detector._run("onet", crops_to_batch(detector.onet_crops(Frame(pixels), boxes))).astype(np.float64)
+
+
 def onet_scores(detector, pixels, boxes) -> np.ndarray:
-    out = detector._run("onet", crops_to_batch(detector.onet_crops(Frame(pixels), boxes)))
-    return 1 / (1 + np.exp(-out[:, 0]))
+    return sigmoid(onet_outputs(detector, pixels, boxes)[:, 0])
 
 
 def chains(detector, pixels, proposals, truth) -> list[str]:
@@ -45,7 +48,7 @@ def chains(detector, pixels, proposals, truth) -> list[str]:
     before refined, and the box's IoU with the truth after each pass (no thresholds, no merging)."""
     boxes, rows = proposals.astype(np.float64), [[] for _ in proposals]
     for _ in range(detector.onet_passes):
-        out = detector._run("onet", crops_to_batch(detector.onet_crops(Frame(pixels), boxes))).astype(np.float64)
+        out = onet_outputs(detector, pixels, boxes)
         boxes = calibrate(boxes, out[:, 1:5])
         overlap = iou_matrix(boxes, truth).max(axis=1)
         for row, score, iou in zip(rows, sigmoid(out[:, 0]), overlap):
@@ -74,10 +77,9 @@ def photo_rows(detector, samples):
                 print(f"    passes: {chain}")
 
 
-def street_chains(pipeline):
+def street_chains(detector):
     """The chains of tests/test_detector_scale.py's synthetic US street (one plate, 49 px tall)."""
     sample = render_scene(np.random.default_rng(0), "us", size=(1280, 720), split="base", max_plates=2)
-    detector = alprkit.Reader(pipeline).pipeline.detector
     work = working_image(sample.image, detector.working_size)
     truth = np.array([p.box for p in sample.plates]) * work.scale_x
     for chain in chains(detector, work.pixels, detector.propose(work.pixels, working_scale=work.scale_y)[:, :4], truth):
@@ -103,8 +105,9 @@ def main() -> None:
     try:
         dataset = load_dataset(args.data, format="jsonl", strict=False)
         samples = [s for s in select_split(dataset.samples, {"folds": 2, "keep": 1}) if s.plates]
-        photo_rows(alprkit.Reader(args.pipeline).pipeline.detector, samples)
-        street_chains(args.pipeline)
+        detector = alprkit.Reader(args.pipeline).pipeline.detector
+        photo_rows(detector, samples)
+        street_chains(detector)
         for label, overrides in (("one pass at 0.3", ONE_PASS), ("as configured", [])):
             hits = empty_streets(args.pipeline, overrides)
             print(f"{label}: {len(hits)} of 20 empty streets with a detection {hits}")

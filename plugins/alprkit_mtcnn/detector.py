@@ -237,30 +237,29 @@ class MtcnnDetector:
             if not len(boxes):
                 break
             out = self._run("onet", crops_to_batch(self.onet_crops(frame, boxes))).astype(np.float64)
-            scores = sigmoid(out[:, 0])
             refined = calibrate(boxes, out[:, 1:5])
             refined[:, 0::2] = refined[:, 0::2].clip(0, frame.width)
             refined[:, 1::2] = refined[:, 1::2].clip(0, frame.height)
-            corners = corners_from_offsets(boxes, out[:, 5:13])
             valid = (refined[:, 2] - refined[:, 0] >= 1) & (refined[:, 3] - refined[:, 1] >= 1)
+            scores = np.where(valid, sigmoid(out[:, 0]), -np.inf)  # an empty refined box is no plate
+            now = (scores, refined, corners_from_offsets(boxes, out[:, 5:13]))
             if best is None:
-                best = (scores, refined, corners)
-            else:  # a pass whose refined box is empty does not replace its chain's best
-                better = valid & (scores > best[0])
-                best = tuple(np.where(better.reshape((-1,) + (1,) * (now.ndim - 1)), now, was)
-                             for now, was in zip((scores, refined, corners), best))
+                best = now
+            else:
+                better = scores > best[0]
+                best = tuple(np.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, was)
+                             for new, was in zip(now, best))
             go_on = np.zeros(len(boxes), dtype=bool)
             if remaining > 1:  # near-duplicates need scoring once: the others end here
-                candidates = np.flatnonzero(valid & (scores >= self.onet_pass_threshold))
+                candidates = np.flatnonzero(scores >= self.onet_pass_threshold)
                 go_on[candidates[nms(refined[candidates], scores[candidates], self.proposal_nms)]] = True
             ended.append(tuple(part[~go_on] for part in best))
             best = tuple(part[go_on] for part in best)
             boxes = refined[go_on]
-        scores, refined, corners = (np.concatenate(parts) for parts in zip(*ended)) if ended else ((),) * 3
-        if not len(scores):
+        if not ended:
             return []
-        keep = (scores >= self.onet_threshold) & (refined[:, 2] - refined[:, 0] >= 1) \
-            & (refined[:, 3] - refined[:, 1] >= 1)
+        scores, refined, corners = (np.concatenate(parts) for parts in zip(*ended))
+        keep = scores >= self.onet_threshold
         scores, refined, corners = scores[keep], refined[keep], corners[keep]
         return [
             Detection(box=tuple(float(v) for v in refined[i]), score=float(scores[i]),
